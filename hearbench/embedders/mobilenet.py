@@ -5,13 +5,16 @@ Two ways to turn a clip into timestamp embeddings (option ``mode``):
 * ``window`` (default) — the EfficientAT_HEAR ``hear_mn`` method, bit-compatible: one full
   frontend + network forward per ``window_ms`` window (reflect-padded clip, windows centred on
   ``i * hop_ms``), every selected layer pooled over frequency and time. All windows of a batch
-  go through the network together, in memory-bounded groups.
+  go through the network together, in groups of 64 windows of 160 ms (cache-sized on CPUs).
 * ``frames`` — one pass per clip (long clips in overlapping chunks of about 10 s with 1.6 s of
   context on each side, so memory stays bounded); block outputs pooled over frequency only,
   giving frames at each layer's native time stride, linearly interpolated to timestamps
   ``i * hop_ms`` (layer frame ``k`` is centred on mel frame ``k * stride``). ``time_strides``
   reduces the time strides of the four downsampling blocks (EfficientSED style), keeping a
   finer time resolution in deep blocks with the same weights.
+
+``mn`` networks hold their weights in channels-last layout, where the depthwise convolutions
+run about twice as fast on CPUs; outputs equal the default layout's up to float rounding.
 
 Scene embeddings follow ``hear_mn`` in both modes: one forward on clips up to
 ``scene_window_ms`` (10 s), else the mean over 10 s windows at a 2.5 s hop.
@@ -57,7 +60,7 @@ WIN_LENGTH = 800
 N_FFT = 1024
 CHUNK_FRAMES = 960
 CONTEXT_FRAMES = 160
-WINDOW_BATCH_SAMPLES = 256 * 5120
+WINDOW_BATCH_SAMPLES = 64 * 5120
 
 
 def _number(kind: type[int] | type[float]) -> Callable[[str, Any], Any]:
@@ -275,6 +278,8 @@ class MobileNetEmbedder(Embedder):
             sha256 = sha256_file(path)
         elif weights is not None:
             raise HearbenchError(f"{card.name}: weights={weights} given with pretrained=False")
+        if opts.arch == "mn":
+            net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.options = opts
         self.module = MelMobileNet(
             MelFrontend(opts.n_mels, SAMPLE_RATE, WIN_LENGTH, opts.hop_size, N_FFT), net
