@@ -105,7 +105,7 @@ class MLPProbe(Probe):
     """heareval's MLP probe (see module docstring).
 
     ``sequential`` only affects :meth:`fit_grid`: ``True`` fits the grid points one after the
-    other instead of together.
+    other instead of together (``--probe-option sequential=true`` on the command line).
     """
 
     name: ClassVar[str] = "mlp"

@@ -1,22 +1,29 @@
-"""Train several heareval MLP probes at once: one stacked network per architecture.
+"""Train several heareval MLP probes at once, in lockstep, with stacked weights.
 
 :func:`fit_mlp_probes` fits a list of :class:`~hearbench.probes.mlp.MLPProbe` (typically the 8
-grid points of the HEAR protocol) and returns them fitted, each with the same state as if its own
-``fit`` had run. Probes that differ only in ``lr`` and ``initialization`` share an architecture
-and are trained together: their weights live in tensors with a leading point axis, one forward
-and one backward pass serve every point, Adam runs with a learning rate per point, and each
-point keeps its own early stopping and best checkpoint with the semantics of
-:meth:`MLPProbe.fit`: the validation objective every ``check_val_every_n_epoch`` epochs,
-``patience`` checks without strict improvement end the point's training, the best state is
-kept. Points that stop leave the stack, so later epochs only pay for the points still training.
+grid points of the HEAR protocol) and returns them fitted, each in the state its own ``fit``
+would leave it in. Probes that differ only in ``lr`` and ``initialization`` share an
+architecture and are trained together by a :class:`StackedTrainer`: their weights, batch
+statistics and Adam state live in tensors with a leading point axis; every step draws one
+training batch for all points, runs one autograd graph and one backward pass, updates all points
+with Adam at each point's learning rate, and every validation check scores all points from one
+prediction pass. Each point keeps the early stopping of :meth:`MLPProbe.fit`: the objective every
+``check_val_every_n_epoch`` epochs, ``patience`` checks without strict improvement end its
+training, its best state is kept. Stopped points leave the stack, so later epochs only pay for
+the points still training.
 
 The random streams are those of the sequential fits: each point's initial weights come from
 ``torch.manual_seed(seed)`` followed by :func:`~hearbench.probes.mlp.build_mlp`, its dropout
 masks from a generator continuing that global stream (drawn as ``torch.nn.functional.dropout``
-draws them on the CPU), and the batch order from ``torch.Generator().manual_seed(seed)``, shared
-by the points as it is identical for each. Results therefore equal the sequential fits up to
-float rounding (matrix products of a different shape sum in a different order); the global
-random state is left untouched.
+draws them on the CPU), and the batch order from ``torch.Generator().manual_seed(seed)``, which
+is the same for every point. Each point's layers run the very operations of its sequential fit
+(per-point matrix products and batch norm rather than batched ones, whose rounding depends on the
+batch size), so the results equal the sequential fits', bit for bit on the CPUs tested. The
+global random state is left untouched.
+
+On a CPU the matrix products dominate and are the same work either way, so the gain over the
+sequential loop is the shared per-step overhead and the concurrent mask drawing, not a multiple;
+the sequential loop stays available as ``MLPProbe(sequential=True)``.
 """
 
 from __future__ import annotations
@@ -74,17 +81,16 @@ def fit_mlp_probes(
     Xv = as_tensor(valid.X)
     with torch.random.fork_rng(devices=[]), ThreadPoolExecutor(max_workers=2) as pool:
         for members in groups.values():
-            StackedTrainer(members, X, Y, pool).run(Xv, valid, objective)
+            StackedTrainer(members, X, Y, pool).run(Xv, objective)
     return list(probes)
 
 
 @dataclass
 class _Layer:
-    """One linear layer of every point: ``weight_t (P, in, out)`` (the transposed weights),
-    ``bias (P, out)``; BatchNorm affine parameters and running statistics ``(P, out)`` for hidden
-    layers."""
+    """One linear layer of every point: ``weight (P, out, in)``, ``bias (P, out)``; BatchNorm
+    affine parameters and running statistics ``(P, out)`` for hidden layers."""
 
-    weight_t: torch.Tensor
+    weight: torch.Tensor
     bias: torch.Tensor
     bn_weight: torch.Tensor | None = None
     bn_bias: torch.Tensor | None = None
@@ -93,7 +99,7 @@ class _Layer:
 
     def parameters(self) -> list[torch.Tensor]:
         """Trainable tensors, in the order of ``build_mlp``'s ``parameters()``."""
-        params = [self.weight_t, self.bias]
+        params = [self.weight, self.bias]
         if self.bn_weight is not None and self.bn_bias is not None:
             params += [self.bn_weight, self.bn_bias]
         return params
@@ -106,7 +112,7 @@ class _Layer:
 
 
 class StackedTrainer:
-    """The points of one architecture as a stacked network, trained with heareval's loop.
+    """The points of one architecture trained together with heareval's loop (module docstring).
 
     Args:
         probes: Probes equal in every hyperparameter but ``lr`` and ``initialization``.
@@ -156,8 +162,8 @@ class StackedTrainer:
         """Every trainable stacked tensor."""
         return [t for layer in self.layers for t in layer.parameters()]
 
-    def run(self, Xv: torch.Tensor, valid: ProbeData, objective: Objective) -> None:
-        """Train until every point has stopped; set each probe's fitted state."""
+    def run(self, Xv: torch.Tensor, objective: Objective) -> None:
+        """Train until every point has stopped, validating on ``Xv``; set each probe's state."""
         spec = self.spec
         generator = torch.Generator().manual_seed(spec.seed)
         n = self.X.shape[0]
@@ -203,34 +209,39 @@ class StackedTrainer:
     def forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
         """Logits ``(P, n, C)`` of every active point for shared input ``x (n, F)``.
 
-        Each point's matrix products are those of its own network (one batched product per
-        layer), so they round as the sequential fit's do.
+        Each point's layers run with the very operations of the sequential fit, so they round
+        alike for every batch size and stay in cache-sized pieces on the CPU; the random masks
+        are drawn concurrently and the optimiser updates the stack.
         """
-        n_points = len(self.active)
-        hidden = x.expand(n_points, *x.shape)
+        inputs: Sequence[torch.Tensor] = [x] * len(self.active)
         for layer in self.layers:
-            linear = torch.baddbmm(layer.bias.unsqueeze(1), hidden, layer.weight_t)
+            outputs = [
+                F.linear(values, weight, bias)
+                for values, weight, bias in zip(
+                    inputs, layer.weight.unbind(0), layer.bias.unbind(0), strict=True
+                )
+            ]
             if layer.bn_weight is None or layer.bn_bias is None:
-                return linear
+                return torch.stack(outputs)
             assert layer.running_mean is not None and layer.running_var is not None
-            normed = torch.stack(
-                [
-                    F.batch_norm(
-                        values,
-                        layer.running_mean[slot],
-                        layer.running_var[slot],
-                        layer.bn_weight[slot],
-                        layer.bn_bias[slot],
-                        training=train,
-                        momentum=BN_MOMENTUM,
-                        eps=BN_EPS,
-                    )
-                    for slot, values in enumerate(linear.unbind(0))
-                ]
-            )
+            normed = [
+                F.batch_norm(
+                    values,
+                    layer.running_mean[slot],
+                    layer.running_var[slot],
+                    weight,
+                    bias,
+                    training=train,
+                    momentum=BN_MOMENTUM,
+                    eps=BN_EPS,
+                )
+                for slot, (values, weight, bias) in enumerate(
+                    zip(outputs, layer.bn_weight.unbind(0), layer.bn_bias.unbind(0), strict=True)
+                )
+            ]
             if train:
                 normed = self._dropout(normed)
-            hidden = torch.relu(normed)
+            inputs = [torch.relu(values) for values in normed]
         raise HearbenchError("mlp: a network needs an output layer")
 
     def predict(self, x: torch.Tensor) -> list[np.ndarray]:
@@ -245,24 +256,28 @@ class StackedTrainer:
         joined = torch.cat(parts, dim=1)
         return [joined[slot].numpy() for slot in range(len(self.active))]
 
-    def _dropout(self, stacked: torch.Tensor) -> torch.Tensor:
-        """``torch.nn.functional.dropout`` of each point, with that point's random stream."""
+    def _dropout(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        """``torch.nn.functional.dropout`` of each point's values, with that point's random stream.
+
+        The masks are drawn as the CPU kernel draws them (``bernoulli_`` into a fresh tensor,
+        scaled by ``1 / (1 - p)``), the points' masks concurrently.
+        """
         p = self.spec.dropout
         if p == 0:
-            return stacked
+            return list(values)
         if p == 1:
-            return stacked * torch.zeros(())
+            return [v * torch.zeros(()) for v in values]
         keep = 1 - p
-        noise = torch.empty(stacked.shape)
 
-        def draw(slot: int) -> None:
+        def mask(slot: int) -> torch.Tensor:
             generator = self.generators[self.active[slot]]
-            noise[slot].bernoulli_(keep, generator=generator).div_(keep)
+            return torch.empty_like(values[slot]).bernoulli_(keep, generator=generator).div_(keep)
 
-        list(self.pool.map(draw, range(stacked.shape[0])))
-        return stacked * noise
+        masks = self.pool.map(mask, range(len(values)))
+        return [v * m for v, m in zip(values, masks, strict=True)]
 
     def _train_step(self, index: torch.Tensor) -> None:
+        """One optimiser step of every active point on training rows ``index``."""
         logits = self.forward(self.X[index], train=True)
         if self.spec.prediction_type == "multiclass":
             target = self.targets[index].repeat(logits.shape[0])
@@ -301,6 +316,7 @@ class StackedTrainer:
         return self._denom
 
     def _state_of(self, slot: int) -> list[torch.Tensor]:
+        """A copy of the weights and statistics of the point in ``slot``."""
         return [
             t[slot].detach().clone()
             for layer in self.layers
@@ -309,13 +325,14 @@ class StackedTrainer:
 
     def _drop(self, slots: Sequence[int]) -> None:
         """Remove stopped points from the stack (weights, optimiser state, statistics)."""
-        keep = [slot for slot in range(len(self.active)) if slot not in set(slots)]
+        stopped = set(slots)
+        keep = [slot for slot in range(len(self.active)) if slot not in stopped]
         index = torch.tensor(keep, dtype=torch.long)
         self.active = [self.active[slot] for slot in keep]
         if not keep:
             return
         for layer in self.layers:
-            for name in ("weight_t", "bias", "bn_weight", "bn_bias", "running_mean", "running_var"):
+            for name in ("weight", "bias", "bn_weight", "bn_bias", "running_mean", "running_var"):
                 value = getattr(layer, name)
                 if value is None:
                     continue
@@ -349,16 +366,13 @@ class StackedTrainer:
 
 
 def _checkpoint_order(model: torch.nn.Sequential) -> list[torch.Tensor]:
-    """Tensors of ``model`` in the order :meth:`StackedTrainer._state_of` stores them.
-
-    Linear weights appear transposed (``(in, out)`` views), as the stacked layers hold them.
-    """
+    """Tensors of ``model`` in the order :meth:`StackedTrainer._state_of` stores them."""
     order: list[torch.Tensor] = []
     modules = list(model)
     for position, module in enumerate(modules):
         if not isinstance(module, torch.nn.Linear):
             continue
-        order += [module.weight.T, module.bias]
+        order += [module.weight, module.bias]
         following = modules[position + 1] if position + 1 < len(modules) else None
         if isinstance(following, torch.nn.BatchNorm1d):
             assert following.running_mean is not None and following.running_var is not None
