@@ -390,6 +390,71 @@ def complexity(
     )
 
 
+@main.command()
+@click.option("--quick", "level", flag_value="quick", help="Smoke run (a minute or two).")
+@click.option("--full", "level", flag_value="full", help="Every embedder on 10 s and 120 s, full MLP schedule.")
+@click.option(
+    "--section",
+    "sections",
+    multiple=True,
+    type=click.Choice(["windows", "modes", "mlp-grid", "gflops", "suite"]),
+    help="Run only these benchmarks (repeatable; default all).",
+)
+@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's setting).")
+@click.option("--device", default="cpu", show_default=True, help="Device of the embedders.")
+@click.option(
+    "--weights-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Folder with mn04_as.pt / dymn04_random_seed0.pt (else random weights).",
+)
+@click.option("--fsdd", "fsdd_dir", type=click.Path(file_okay=False), default=None, help="FSDD source for the MLP grid.")
+@click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default=None, help="Tasks to score both modes on.")
+@click.option("--suite-dir", type=click.Path(file_okay=False), default=None, help="Built local suite tasks.")
+@click.option("--suite-embedder", default="baseline", show_default=True)
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None, help="Scratch folder (default: temporary).")
+@click.option("--repeats", type=int, default=None, help="Timed runs per measurement.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the report as JSON.")
+@friendly
+def bench(
+    level: str | None,
+    sections: Sequence[str],
+    threads: int | None,
+    device: str,
+    weights_dir: str | None,
+    fsdd_dir: str | None,
+    scores_dir: str | None,
+    suite_dir: str | None,
+    suite_embedder: str,
+    work_dir: str | None,
+    repeats: int | None,
+    json_path: str | None,
+) -> None:
+    """Measure hearbench's fast paths against the straightforward ones and print the ratios."""
+    from hearbench.bench import BenchSettings, format_rows, run_bench
+
+    def path(value: str | None) -> Path | None:
+        return Path(value) if value else None
+
+    settings = BenchSettings(
+        level=level or "default",
+        sections=tuple(sections) or BenchSettings.sections,
+        device=device,
+        threads=threads,
+        weights_dir=path(weights_dir),
+        fsdd_dir=path(fsdd_dir),
+        scores_dir=path(scores_dir),
+        suite_dir=path(suite_dir),
+        suite_embedder=suite_embedder,
+        work_dir=path(work_dir),
+        repeats=repeats,
+    )
+    report = run_bench(settings, on_row=lambda row: click.echo(format_rows([row]).splitlines()[-1], err=True))
+    click.echo(report.format())
+    if json_path:
+        click.echo(f"wrote {report.write_json(json_path)}")
+
+
 @main.group()
 def cache() -> None:
     """Inspect the embedding cache."""

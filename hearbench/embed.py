@@ -110,7 +110,7 @@ def embed_split(
     clips = {name: load_clip(task, split, name, embedder.sample_rate) for name in files}
     rows: dict[str, np.ndarray] = {}
     stamps_of: dict[str, np.ndarray] = {}
-    bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=not progress, leave=False)
+    bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=None if progress else True, leave=False)
     with bar, torch.inference_mode():
         for group in _batches(files, clips, batch_size):
             audio = torch.from_numpy(np.stack([clips[name] for name in group])).to(embedder.device)

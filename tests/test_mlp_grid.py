@@ -1,0 +1,155 @@
+"""The MLP grid trained together (``MLPProbe.fit_grid``) equals fitting each point on its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from hearbench.api import HearbenchError
+from hearbench.cache import SplitEmbeddings
+from hearbench.metrics import get_metric
+from hearbench.probes.base import Objective, ProbeData
+from hearbench.probes.mlp import MLPProbe
+from hearbench.protocol import search_and_train
+from hearbench.tasks.format import Task
+
+SMALL = {"max_epochs": 30, "hidden_dim": 32, "patience": 3, "batch_size": 16}
+
+
+def _data(n: int, prediction_type: str, seed: int, classes: int = 4) -> ProbeData:
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    centres = np.random.default_rng(0).normal(size=(classes, 12))
+    X = (centres[labels] + 1.5 * rng.normal(size=(n, 12))).astype(np.float32)
+    Y = np.zeros((n, classes), dtype=np.float32)
+    Y[np.arange(n), labels] = 1
+    if prediction_type == "multilabel":
+        Y[np.arange(n), (labels + 1) % classes] = rng.integers(0, 2, n)
+    return ProbeData(X, Y)
+
+
+def _objective(valid: ProbeData, prediction_type: str) -> Objective:
+    metric = get_metric("top1_acc" if prediction_type == "multiclass" else "mAP")
+
+    def evaluate(probs: np.ndarray) -> tuple[float, Mapping[str, Any]]:
+        return float(metric(probs, valid.Y)), {}
+
+    return Objective(evaluate, metric.higher_is_better, metric.name)
+
+
+def _fit_both(
+    prediction_type: str, overrides: Mapping[str, Any], n_train: int = 49
+) -> tuple[list[MLPProbe], list[MLPProbe], ProbeData]:
+    train, valid = _data(n_train, prediction_type, 1), _data(24, prediction_type, 2)
+    objective = _objective(valid, prediction_type)
+    points = MLPProbe.param_grid(**{**SMALL, **overrides})
+    fixed = {"prediction_type": prediction_type, "seed": 7, "shuffle_train": True}
+    together = MLPProbe.fit_grid(points, train, valid, objective, fixed)
+    alone = MLPProbe.fit_grid(points, train, valid, objective, {**fixed, "sequential": True})
+    return together, alone, valid
+
+
+def _assert_same(together: list[MLPProbe], alone: list[MLPProbe], data: ProbeData) -> None:
+    assert len(together) == len(alone)
+    for a, b in zip(together, alone, strict=True):
+        assert a.get_params() == {**b.get_params(), "sequential": False}
+        assert a.best_epoch_ == b.best_epoch_
+        assert a.valid_score_ == pytest.approx(b.valid_score_, abs=1e-6)
+        np.testing.assert_allclose(a.predict_proba(data), b.predict_proba(data), atol=1e-5)
+
+
+@pytest.mark.parametrize("prediction_type", ["multiclass", "multilabel"])
+def test_grid_together_equals_each_point_alone(prediction_type: str) -> None:
+    together, alone, valid = _fit_both(prediction_type, {})
+    assert {p.hidden_layers for p in together} == {1, 2}
+    _assert_same(together, alone, valid)
+
+
+def test_one_row_batches_are_skipped_and_early_stopping_matches() -> None:
+    # 49 rows in batches of 16 leave a last batch of one row, which the fit skips
+    together, alone, valid = _fit_both("multiclass", {"patience": 1, "max_epochs": 60})
+    assert min(p.best_epoch_ for p in alone) < 57
+    _assert_same(together, alone, valid)
+
+
+def test_without_dropout_and_without_shuffling() -> None:
+    train, valid = _data(40, "multiclass", 3), _data(20, "multiclass", 4)
+    objective = _objective(valid, "multiclass")
+    points = MLPProbe.param_grid(**{**SMALL, "dropout": 0.0}, points=3)
+    fixed = {"prediction_type": "multiclass", "seed": 0, "shuffle_train": False}
+    together = MLPProbe.fit_grid(points, train, valid, objective, fixed)
+    alone = [MLPProbe(**{**fixed, **p}).fit(train, valid, objective) for p in points]
+    _assert_same(together, alone, valid)
+
+
+def test_fitted_probes_are_ordinary_probes() -> None:
+    together, _, valid = _fit_both("multiclass", {})
+    probe = together[0]
+    assert isinstance(probe.model_, torch.nn.Sequential)
+    assert not probe.model_.training
+    probs = probe.predict_proba(valid)
+    assert probs.shape == valid.Y.shape
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_global_random_state_is_left_alone() -> None:
+    train, valid = _data(30, "multiclass", 5), _data(12, "multiclass", 6)
+    before = torch.get_rng_state()
+    MLPProbe.fit_grid(
+        MLPProbe.param_grid(**SMALL, points=2), train, valid, _objective(valid, "multiclass"), {}
+    )
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_nothing_validated_is_an_error() -> None:
+    train, valid = _data(20, "multiclass", 5), _data(8, "multiclass", 6)
+    points = MLPProbe.param_grid(**{**SMALL, "max_epochs": 2}, points=1)
+    with pytest.raises(HearbenchError, match="nothing was validated"):
+        MLPProbe.fit_grid(points, train, valid, _objective(valid, "multiclass"), {})
+
+
+def _kfold_task() -> tuple[Task, dict[str, SplitEmbeddings]]:
+    folds = [f"fold{i:02d}" for i in range(3)]
+    labels = ("a", "b", "c")
+    targets: dict[str, dict[str, list[str]]] = {}
+    embeddings = {}
+    for k, fold in enumerate(folds):
+        data = _data(30, "multiclass", 10 + k, classes=3)
+        files = tuple(f"{fold}_{i}.wav" for i in range(30))
+        targets[fold] = {f: [labels[int(row.argmax())]] for f, row in zip(files, data.Y, strict=True)}
+        embeddings[fold] = SplitEmbeddings(files, data.X)
+    task = Task(
+        path=Path("in-memory"),
+        name="toy",
+        version="1",
+        embedding_type="scene",
+        prediction_type="multiclass",
+        split_mode="new_split_kfold",
+        nfolds=3,
+        sample_duration=1.0,
+        evaluation=("top1_acc",),
+        labels=labels,
+        split_names=tuple(folds),
+        targets=targets,
+        sample_rates=(16000,),
+    )
+    return task, embeddings
+
+
+def test_protocol_chooses_the_same_point_and_scores_the_same() -> None:
+    task, embeddings = _kfold_task()
+    grid = MLPProbe.param_grid(**SMALL)
+    fixed = {"prediction_type": "multiclass", "seed": 42, "shuffle_train": False}
+    chosen, outcomes = search_and_train(MLPProbe, task, embeddings, grid, fixed)
+    chosen_seq, outcomes_seq = search_and_train(
+        MLPProbe, task, embeddings, [{**p, "sequential": True} for p in grid], fixed
+    )
+    assert chosen == {k: v for k, v in chosen_seq.items() if k != "sequential"}
+    assert len(outcomes) == len(outcomes_seq) == 3
+    for a, b in zip(outcomes, outcomes_seq, strict=True):
+        np.testing.assert_allclose(a.test_probs, b.test_probs, atol=1e-5)
