@@ -49,8 +49,14 @@ def test_quick_grid_section_from_the_command_line(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
-    [row] = report["rows"]
-    assert row["section"] == "mlp-grid"
-    assert row["details"]["chosen"] == row["details"]["chosen_sequential"]
-    assert row["details"]["valid_stacked"] == row["details"]["valid_sequential"]
+    exact, fast = report["rows"]
+    assert exact["section"] == fast["section"] == "mlp-grid"
+    assert exact["details"]["precision"] == "float32" and exact["target"] is None
+    # the default protocol's stacked grid is the sequential grid's arithmetic
+    assert exact["details"]["chosen"] == exact["details"]["chosen_sequential"]
+    assert exact["details"]["valid_stacked"] == exact["details"]["valid_sequential"]
+    assert exact["details"]["test_stacked"] == exact["details"]["test_sequential"]
+    # the bfloat16 variant is judged on its speed and its test score
+    assert fast["details"]["precision"] == "bfloat16" and fast["met"] is not None
+    assert abs(fast["details"]["test_stacked"] - fast["details"]["test_sequential"]) < 0.2
     assert report["machine"]["matmul_gflops"] > 0

@@ -153,3 +153,19 @@ def test_protocol_chooses_the_same_point_and_scores_the_same() -> None:
     assert len(outcomes) == len(outcomes_seq) == 3
     for a, b in zip(outcomes, outcomes_seq, strict=True):
         np.testing.assert_allclose(a.test_probs, b.test_probs, atol=1e-5)
+
+
+def test_bfloat16_grid_together_equals_each_point_alone_and_stays_close_to_float32() -> None:
+    together, alone, valid = _fit_both("multiclass", {"precision": "bfloat16"})
+    assert {p.precision for p in together} == {"bfloat16"}
+    _assert_same(together, alone, valid)
+    exact, _, _ = _fit_both("multiclass", {}, n_train=49)
+    # bfloat16 products change the training noise, not what the probe learns
+    for fast, full in zip(together, exact, strict=True):
+        assert abs(fast.valid_score_ - full.valid_score_) <= 0.25
+        assert fast.predict_proba(valid).dtype == np.float32
+
+
+def test_unknown_precision_is_named() -> None:
+    with pytest.raises(HearbenchError, match="precision must be one of float32, bfloat16, got 'fp8'"):
+        MLPProbe(precision="fp8")

@@ -33,7 +33,13 @@ import torch
 
 from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, Probe, ProbeData
-from hearbench.probes.torch_utils import as_tensor, logit_loss, output_activation
+from hearbench.probes.torch_utils import (
+    as_tensor,
+    check_precision,
+    logit_loss,
+    matmul_precision,
+    output_activation,
+)
 
 HEAR_GRID: dict[str, list[Any]] = {
     "batch_size": [1024],
@@ -106,6 +112,10 @@ class MLPProbe(Probe):
 
     ``sequential`` only affects :meth:`fit_grid`: ``True`` fits the grid points one after the
     other instead of together (``--probe-option sequential=true`` on the command line).
+    ``precision="bfloat16"`` (``--probe-option precision=bfloat16``) is a faster, non-default
+    variant of the protocol: matrix products in bfloat16 under CPU autocast
+    (:func:`~hearbench.probes.torch_utils.matmul_precision`), all else as heareval; scores
+    differ from float32 by training noise, and results record the choice.
     """
 
     name: ClassVar[str] = "mlp"
@@ -120,6 +130,7 @@ class MLPProbe(Probe):
     patience: int = 20
     shuffle_train: bool = True
     sequential: bool = False
+    precision: str = "float32"
     model_: torch.nn.Sequential | None = field(default=None, init=False, repr=False)
     best_epoch_: int = field(default=-1, init=False)
 
@@ -129,6 +140,7 @@ class MLPProbe(Probe):
             raise HearbenchError(
                 f"mlp: initialization must be one of {', '.join(INITIALIZERS)}, got {self.initialization!r}"
             )
+        check_precision("mlp", self.precision)
 
     @classmethod
     def param_grid(cls, **protocol: Any) -> list[dict[str, Any]]:
@@ -184,7 +196,9 @@ class MLPProbe(Probe):
                 if index.numel() < 2 and self.hidden_layers > 0:
                     continue
                 optimizer.zero_grad(set_to_none=True)
-                loss = logit_loss(model(X[index]), Y[index], self.prediction_type)
+                with matmul_precision(self.precision):
+                    logits = model(X[index])
+                loss = logit_loss(logits.float(), Y[index], self.prediction_type)
                 loss.backward()
                 optimizer.step()
             if (epoch + 1) % self.check_val_every_n_epoch:
@@ -221,10 +235,10 @@ class MLPProbe(Probe):
             raise HearbenchError("mlp: call fit before predict_proba")
         self.model_.eval()
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), matmul_precision(self.precision):
             X = as_tensor(data.X)
             for start in range(0, X.shape[0], 8192):
-                logits = self.model_(X[start : start + 8192])
+                logits = self.model_(X[start : start + 8192]).float()
                 outputs.append(output_activation(logits, self.prediction_type))
         if not outputs:
             return np.zeros((0, 0), dtype=np.float32)

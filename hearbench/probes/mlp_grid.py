@@ -40,7 +40,7 @@ import torch.nn.functional as F
 
 from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, ProbeData
-from hearbench.probes.torch_utils import as_tensor, output_activation
+from hearbench.probes.torch_utils import as_tensor, matmul_precision, output_activation
 
 if TYPE_CHECKING:
     from hearbench.probes.mlp import MLPProbe
@@ -247,9 +247,9 @@ class StackedTrainer:
     def predict(self, x: torch.Tensor) -> list[np.ndarray]:
         """Probabilities of every active point (evaluation mode), one array per point."""
         parts = []
-        with torch.no_grad():
+        with torch.no_grad(), matmul_precision(self.spec.precision):
             for start in range(0, x.shape[0], PREDICT_ROWS):
-                logits = self.forward(x[start : start + PREDICT_ROWS], train=False)
+                logits = self.forward(x[start : start + PREDICT_ROWS], train=False).float()
                 parts.append(output_activation(logits, self.spec.prediction_type))
         if not parts:
             return [np.zeros((0, 0), dtype=np.float32) for _ in self.active]
@@ -278,7 +278,8 @@ class StackedTrainer:
 
     def _train_step(self, index: torch.Tensor) -> None:
         """One optimiser step of every active point on training rows ``index``."""
-        logits = self.forward(self.X[index], train=True)
+        with matmul_precision(self.spec.precision):
+            logits = self.forward(self.X[index], train=True).float()
         if self.spec.prediction_type == "multiclass":
             target = self.targets[index].repeat(logits.shape[0])
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target, reduction="none")

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
+
+from hearbench.api import HearbenchError
+
+PRECISIONS = ("float32", "bfloat16")
+"""Matrix-product precisions of the trainable probes: ``float32`` (the protocol's) or
+``bfloat16`` (autocast: matrix products in bfloat16, weights, optimiser and losses in float32)."""
 
 
 def output_activation(logits: torch.Tensor, prediction_type: str) -> torch.Tensor:
@@ -23,3 +31,23 @@ def logit_loss(logits: torch.Tensor, targets: torch.Tensor, prediction_type: str
 def as_tensor(array: np.ndarray) -> torch.Tensor:
     """A float32 CPU tensor sharing memory with ``array`` where possible."""
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def check_precision(probe: str, precision: str) -> None:
+    """Refuse a precision outside :data:`PRECISIONS`, naming the probe."""
+    if precision not in PRECISIONS:
+        raise HearbenchError(
+            f"{probe}: precision must be one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+
+
+def matmul_precision(precision: str) -> contextlib.AbstractContextManager[object]:
+    """A context running matrix products on the CPU in ``precision`` (a no-op for float32).
+
+    bfloat16 uses CPU autocast: on processors with bfloat16 matrix units (AVX512-BF16, AMX) the
+    products run several times faster, at bfloat16's 8-bit mantissa; everything autocast keeps
+    in float32 (losses, weights, optimiser state) stays float32.
+    """
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast("cpu", dtype=torch.bfloat16)
