@@ -79,6 +79,21 @@ class RunSettings:
     resume: bool = True
 
 
+def is_same_run(existing: Any, task_checksum: str, settings: RunSettings) -> bool:
+    """Whether a stored result answers this run: same task data, seed and probe options.
+
+    A result made with other probe options (a shorter schedule, another precision) is
+    recomputed, and the new result replaces it at the same path.
+    """
+    stored_options = existing.probe.get("options", {})
+    wanted = json.loads(json.dumps(dict(settings.probe_options), sort_keys=True, default=str))
+    return bool(
+        existing.task.get("checksum") == task_checksum
+        and existing.provenance.get("seed") == settings.seed
+        and json.loads(json.dumps(stored_options, sort_keys=True, default=str)) == wanted
+    )
+
+
 def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome:
     """Run one job, turning any failure into a recorded outcome."""
     from hearbench.cache import EmbeddingCache
@@ -92,10 +107,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         path = result_path(settings.out_dir, embedder_id(embedder), task.name, job.probe)
         if settings.resume and path.is_file():
             existing = read_result(path)
-            if (
-                existing.task.get("checksum") == task.checksum()
-                and existing.provenance.get("seed") == settings.seed
-            ):
+            if is_same_run(existing, task.checksum(), settings):
                 log.info("%s exists; skipping (resume)", path)
                 return JobOutcome(job, True, str(path), existing.primary.mean)
         complexity = _complexity(embedder) if settings.with_complexity else None

@@ -82,7 +82,8 @@ def _worker_embedder(job: Job) -> Any:
 
 
 def _results_exist(embedder: Any, task: Any, probes: Sequence[str], settings: RunSettings) -> bool:
-    """Whether every probe's result is already stored for this task checksum and seed."""
+    """Whether every probe's result is already stored for this task checksum, seed and probe options."""
+    from hearbench.executors import is_same_run
     from hearbench.results import read_result, result_path
     from hearbench.runner import embedder_id
 
@@ -94,10 +95,7 @@ def _results_exist(embedder: Any, task: Any, probes: Sequence[str], settings: Ru
             existing = read_result(path)
         except HearbenchError:
             return False
-        if (
-            existing.task.get("checksum") != task.checksum()
-            or existing.provenance.get("seed") != settings.seed
-        ):
+        if not is_same_run(existing, task.checksum(), settings):
             return False
     return True
 

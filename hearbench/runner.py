@@ -146,7 +146,11 @@ def evaluate(
             "split_mode": task.split_mode,
             "checksum": task.checksum(),
         },
-        probe={"name": probe, "params": {**chosen, "seed": seed}},
+        probe={
+            "name": probe,
+            "params": {**chosen, "seed": seed},
+            "options": dict(sorted((probe_options or {}).items())),
+        },
         primary_metric=task.primary_metric,
         scores={m: Score.from_folds(v) for m, v in per_fold.items()},
         complexity=complexity,

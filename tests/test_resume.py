@@ -282,3 +282,28 @@ def test_two_processes_share_one_cache(tasks: list[Path], tmp_path: Path) -> Non
     assert len(store.entries()) == 3
     assert store.verify() == []
     assert not [p for p in cache.glob("*/*/.*") if p.is_dir()]
+
+
+def test_resume_reuses_a_result_only_for_the_same_probe_options(
+    tasks: list[Path], tmp_path: Path
+) -> None:
+    from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local
+
+    out, cache = tmp_path / "results", tmp_path / "cache"
+    job = Job(EmbedderSpec("baseline"), str(tasks[0]), "linear")
+
+    def run(options: dict[str, object]) -> dict[str, object]:
+        settings = RunSettings(
+            out_dir=str(out), cache_dir=str(cache), probe_options=options, with_complexity=False,
+            progress=False,
+        )
+        [outcome] = run_local([job], settings)
+        assert outcome.ok and outcome.result_path is not None, outcome.error
+        return json.loads(Path(outcome.result_path).read_text(encoding="utf-8"))
+
+    first = run({})
+    assert first["probe"]["options"] == {}
+    assert run({}) == first  # reused as it was
+    narrowed = run({"l2": 0.1})
+    assert narrowed["probe"]["options"] == {"l2": 0.1}
+    assert narrowed["probe"]["params"]["l2"] == 0.1
