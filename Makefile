@@ -32,8 +32,11 @@ pytest: $(VENV)/.installed-test
 
 test: lint typecheck pytest
 
-bench: $(VENV)/.installed
-	$(BIN)/hearbench bench
+# The performance benchmarks on the reference weights and the local tasks (see README, Performance).
+BENCH_LEVEL ?= default
+bench: local-tasks
+	$(BIN)/hearbench bench --$(BENCH_LEVEL) --weights-dir $(SHARED)/reference/weights --fsdd $(SHARED)/data/fsdd \
+	  --scores $(TASKS) --suite-dir $(TASKS) --json build/bench-$(BENCH_LEVEL).json
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
@@ -43,8 +46,11 @@ clean:
 SHARED ?= ../shared
 TASKS ?= build/local-tasks
 REF_WEIGHTS ?= $(SHARED)/reference/weights/mn04_as.pt
+PASST_SMALL ?= $(SHARED)/reference/weights/passt_small_random_seed0.pt
+REFERENCE ?= results/reference
+SWEEPS ?= results/sweeps
 
-.PHONY: local-tasks reference
+.PHONY: local-tasks reference sweeps reports
 
 local-tasks: $(VENV)/.installed
 	for spec in fsdd-digit:fsdd fsdd-speaker:fsdd mridangam-stroke:mridangam mridangam-tonic:mridangam \
@@ -56,7 +62,25 @@ local-tasks: $(VENV)/.installed
 	done
 
 reference: local-tasks
-	$(BIN)/hearbench run --embedder baseline --suite local --tasks-dir $(TASKS) --probe linear --probe mlp --out results
+	$(BIN)/hearbench run --embedder baseline --suite local --tasks-dir $(TASKS) --probe linear --probe mlp --out $(REFERENCE)
 	$(BIN)/hearbench run --embedder mn04_as --weights $(REF_WEIGHTS) --suite local --tasks-dir $(TASKS) \
-	  --probe linear --probe mlp --out results
-	$(BIN)/hearbench report results --out results/report --with-published hear2021
+	  --probe linear --probe mlp --out $(REFERENCE)
+	$(BIN)/hearbench report $(REFERENCE) --out $(REFERENCE)/report --with-published hear2021
+
+# Layer and hop sweeps, one command each: mn04_as (official weights) and the small PaSST of the
+# reference fixtures (random weights, token mode), linear probe.
+sweeps: local-tasks
+	$(BIN)/hearbench run --embedder mn04_as --weights $(REF_WEIGHTS) --sweep "layers=b5;b11;b13;b15;clf1" \
+	  --task $(TASKS)/mridangam-stroke --probe linear --out $(SWEEPS)
+	$(BIN)/hearbench run --embedder mn04_as --weights $(REF_WEIGHTS) --option mode=frames \
+	  --sweep "hop_ms=20;40;80;160" --task $(TASKS)/events --probe linear --out $(SWEEPS)
+	$(BIN)/hearbench run --embedder passt_small --weights $(PASST_SMALL) --option mode=tokens \
+	  --sweep "layers=block0;block1;block2;block3" --task $(TASKS)/events --probe linear --out $(SWEEPS)
+	$(BIN)/hearbench run --embedder passt_small --weights $(PASST_SMALL) --option mode=tokens \
+	  --sweep "hop_ms=20;50;100" --task $(TASKS)/events --probe linear --out $(SWEEPS)
+	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
+
+# Regenerate the stored reports from the stored results (no model runs).
+reports: $(VENV)/.installed
+	$(BIN)/hearbench report $(REFERENCE) --out $(REFERENCE)/report --with-published hear2021
+	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report

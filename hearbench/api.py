@@ -9,6 +9,7 @@ An :class:`Embedder` turns mono audio at its ``sample_rate`` into timestamp embe
 from __future__ import annotations
 
 import abc
+import contextlib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -116,21 +117,28 @@ class EmbedderConfig:
         options: Every option in effect, defaults included, as JSON-able values.
         weights_sha256: SHA-256 of the weights file, or ``None`` for weight-free embedders.
         pretrained: ``False`` when the model runs on random weights on purpose.
+        precision: Autocast precision of embedding (:data:`PRECISIONS`); ``float32`` (no
+            autocast) is the default and is left out of :meth:`to_dict`, so float32
+            configurations keep their digests.
     """
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
     weights_sha256: str | None = None
     pretrained: bool = True
+    precision: str = "float32"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able copy with sorted options."""
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "options": {k: _jsonable(self.options[k]) for k in sorted(self.options)},
             "weights_sha256": self.weights_sha256,
             "pretrained": self.pretrained,
         }
+        if self.precision != "float32":
+            data["precision"] = self.precision
+        return data
 
     def digest(self) -> str:
         """A short stable hash of :meth:`to_dict`."""
@@ -146,6 +154,26 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, float | int | str | bool) or value is None:
         return value
     return str(value)
+
+
+PRECISIONS: dict[str, torch.dtype | None] = {
+    "float32": None,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
+"""Embedding precisions: ``float32`` runs as written; the others run the embedder under
+``torch.autocast`` of its device with that dtype (matrix products and convolutions in half
+precision, outputs returned as float32). A named option for GPUs (and CPUs with bfloat16
+units), never the default."""
+
+
+def check_precision(precision: str) -> str:
+    """``precision`` when it is one of :data:`PRECISIONS`, else a one-line error."""
+    if precision not in PRECISIONS:
+        raise HearbenchError(
+            f"precision: expected one of {', '.join(PRECISIONS)}, got {precision!r}"
+        )
+    return precision
 
 
 class Embedder(abc.ABC):
@@ -198,6 +226,13 @@ class Embedder(abc.ABC):
     def torch_module(self) -> torch.nn.Module | None:
         """The network behind the embedder (for parameter counts and device moves), if any."""
         return None
+
+    def autocast(self) -> contextlib.AbstractContextManager[object]:
+        """The autocast context of ``config.precision`` on this embedder's device."""
+        dtype = PRECISIONS[self.config.precision]
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=dtype)
 
     def to(self, device: str | torch.device) -> Embedder:
         """Move the network to ``device``; returns ``self``."""

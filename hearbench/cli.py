@@ -392,6 +392,7 @@ def complexity(
 
 @main.command()
 @click.option("--quick", "level", flag_value="quick", help="Smoke run (a minute or two).")
+@click.option("--default", "level", flag_value="default", help="The default level (about ten minutes).")
 @click.option("--full", "level", flag_value="full", help="Every embedder on 10 s and 120 s, full MLP schedule.")
 @click.option(
     "--section",

@@ -111,7 +111,7 @@ def embed_split(
     rows: dict[str, np.ndarray] = {}
     stamps_of: dict[str, np.ndarray] = {}
     bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=None if progress else True, leave=False)
-    with bar, torch.inference_mode():
+    with bar, torch.inference_mode(), embedder.autocast():
         for group in _batches(files, clips, batch_size):
             audio = torch.from_numpy(np.stack([clips[name] for name in group])).to(embedder.device)
             where = f"{task.name}/{split}/{group[0]}"

@@ -13,6 +13,7 @@ returns an :class:`~hearbench.api.Embedder`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import json
@@ -23,7 +24,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from hearbench.api import Embedder, HearbenchError
+from hearbench.api import Embedder, HearbenchError, check_precision
 from hearbench.weights import Checkpoint
 
 ENTRY_POINT_GROUP = "hearbench.embedders"
@@ -162,18 +163,24 @@ def create_embedder(
         weights: A local weights file; overrides the preset's official checkpoint.
         pretrained: ``False`` runs the model on random weights (recorded in results).
         **options: Options overriding the preset's (``hop_ms=20``, ``layers="5,11"``...).
+            ``precision`` (``float32``, ``bfloat16``, ``float16``) is common to every
+            embedder: it runs embedding under autocast (:data:`hearbench.api.PRECISIONS`).
     """
+    family_options = {k: v for k, v in options.items() if k != "precision"}
+    precision = check_precision(str(options.get("precision", "float32")))
+    embedder: Embedder
     if name.startswith("hear:"):
         from hearbench.embedders.hear_module import HearModuleEmbedder
 
-        hear = HearModuleEmbedder(name[len("hear:") :], weights=weights, **options)
-        hear.user_options = dict(options)
-        return hear
-    card = get_card(name)
-    family = load_target(card.family)
-    merged = {**card.options, **options}
-    embedder = family(card=card, options=merged, weights=weights, pretrained=pretrained)
-    if not isinstance(embedder, Embedder):
-        raise HearbenchError(f"embedder {name!r}: family {card.family} did not return an Embedder")
+        embedder = HearModuleEmbedder(name[len("hear:") :], weights=weights, **family_options)
+    else:
+        card = get_card(name)
+        family = load_target(card.family)
+        merged = {**card.options, **family_options}
+        made = family(card=card, options=merged, weights=weights, pretrained=pretrained)
+        if not isinstance(made, Embedder):
+            raise HearbenchError(f"embedder {name!r}: family {card.family} did not return an Embedder")
+        embedder = made
+    embedder.config = dataclasses.replace(embedder.config, precision=precision)
     embedder.user_options = dict(options)
     return embedder
