@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -32,8 +30,9 @@ TASK_SPECIFIC_MLP_GRID: dict[str, dict[str, Any]] = {
 def embedder_id(embedder: Embedder) -> str:
     """Registered name; with ``-<digest>`` when options, weights or pretraining differ from the preset.
 
-    The digest covers the user's options, the weights' sha256 and the pretrained flag, so
-    variants of one preset never share a results folder.
+    The digest is the configuration's (every option in effect, the weights' sha256, the
+    pretrained flag and the precision), so variants of one preset never share a results folder
+    and two spellings of one configuration (``layers=block3`` given or implied) share one.
     """
     from hearbench.registry import all_cards
 
@@ -43,16 +42,7 @@ def embedder_id(embedder: Embedder) -> str:
     sha = embedder.config.weights_sha256
     if not embedder.user_options and embedder.config.pretrained and sha in (None, official):
         return base
-    blob = json.dumps(
-        {
-            "options": dict(embedder.user_options),
-            "weights": sha,
-            "pretrained": embedder.config.pretrained,
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return f"{base}-{hashlib.sha256(blob.encode()).hexdigest()[:8]}"
+    return f"{base}-{embedder.config.digest()[:8]}"
 
 
 def probe_grid(

@@ -415,3 +415,36 @@ def test_local_tasks_line_up_with_published_columns_only_when_the_same(
     mine = next(r for r in board.rows if r.label == "mine")
     assert mine.cells["esc50-v2.0.0-full"].mean == pytest.approx(0.91)
     assert next(c for c in board.columns if c.task == "esc50-v2.0.0-full").label == "ESC-50"
+
+
+def test_variants_of_one_embedder_are_named_by_the_options_that_differ() -> None:
+    from hearbench.report.tables import variant_names
+
+    def record(options: dict[str, object], **extra: object) -> dict[str, object]:
+        return {"name": "mn04_as", "options": options, "weights_sha256": "ab" * 32, "pretrained": True, **extra}
+
+    names = variant_names(
+        {
+            "mn04_as": record({"mode": "window", "hop_ms": 50.0, "layers": ["clf1"]}),
+            "mn04_as-1": record({"mode": "frames", "hop_ms": 20.0, "layers": ["clf1"]}),
+            "mn04_as-2": record({"mode": "window", "hop_ms": 50.0, "layers": ["b5", "b11"]}),
+            "mn04_as-3": record({"mode": "window", "hop_ms": 50.0, "layers": ["clf1"]}, pretrained=False),
+            "baseline": {"name": "baseline", "options": {"dim": 512}},
+        }
+    )
+    assert names["mn04_as"] == "mn04_as [hop_ms=50, layers=clf1, mode=window]"
+    assert names["mn04_as-1"] == "mn04_as [hop_ms=20, layers=clf1, mode=frames]"
+    assert names["mn04_as-2"] == "mn04_as [hop_ms=50, layers=b5,b11, mode=window]"
+    assert names["mn04_as-3"] == "mn04_as [hop_ms=50, layers=clf1, mode=window, random weights]"
+    assert names["baseline"] == "baseline"
+
+
+def test_one_configuration_has_one_results_id_however_it_is_spelled() -> None:
+    from hearbench import create_embedder
+    from hearbench.runner import embedder_id
+
+    implied = create_embedder("baseline", dim=256)
+    spelled = create_embedder("baseline", dim=256, seed=0)
+    assert implied.config == spelled.config
+    assert embedder_id(implied) == embedder_id(spelled) != "baseline"
+    assert embedder_id(create_embedder("baseline")) == "baseline"

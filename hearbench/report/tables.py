@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import logging
 import math
 import statistics
@@ -298,11 +299,59 @@ def score_over_best(
     return out
 
 
-def _row_label(key: RowKey, embedder: Mapping[str, Any], with_probe: bool) -> str:
+def _option_text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ",".join(_option_text(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def variant_names(embedders: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """Readable names of embedder ids that share a registered name.
+
+    Ids of one name (``mn04_as``, ``mn04_as-1a2b3c4d``, ...) are told apart by the options whose
+    values differ between them, e.g. ``mn04_as [mode=frames, hop_ms=20]``, plus the weights
+    (``weights 9f3d947b``) or ``random weights`` where those differ. An id alone under its
+    name keeps the id.
+
+    Args:
+        embedders: ``{embedder id: the result's embedder record}``.
+    """
+    groups: dict[str, list[str]] = {}
+    for ident, record in embedders.items():
+        groups.setdefault(str(record.get("name", ident)), []).append(ident)
+    names = {ident: ident for ident in embedders}
+    for name, idents in groups.items():
+        if len(idents) < 2:
+            continue
+        options = {i: dict(embedders[i].get("options") or {}) for i in idents}
+        keys = sorted({k for opts in options.values() for k in opts})
+        differing = [
+            k for k in keys if len({json.dumps(options[i].get(k), sort_keys=True) for i in idents}) > 1
+        ]
+        weights = {embedders[i].get("weights_sha256") for i in idents}
+        pretrained = {bool(embedders[i].get("pretrained", True)) for i in idents}
+        for ident in idents:
+            record = embedders[ident]
+            parts = [f"{k}={_option_text(options[ident].get(k))}" for k in differing]
+            if len(pretrained) > 1 and not record.get("pretrained", True):
+                parts.append("random weights")
+            elif len(weights) > 1 and record.get("weights_sha256"):
+                parts.append(f"weights {str(record['weights_sha256'])[:8]}")
+            if parts:
+                names[ident] = f"{name} [{', '.join(parts)}]"
+    return names
+
+
+def _row_label(
+    key: RowKey, embedder: Mapping[str, Any], with_probe: bool, names: Mapping[str, str]
+) -> str:
     embedder_id, probe, published = key
     if published:
         return f"{embedder.get('name', embedder_id)} {PUBLISHED_MARK}"
-    return f"{embedder_id} ({probe})" if with_probe else embedder_id
+    name = names.get(embedder_id, embedder_id)
+    return f"{name} ({probe})" if with_probe else name
 
 
 def _row_complexity(results: Sequence[Result]) -> dict[str, float]:
@@ -360,7 +409,8 @@ def build_leaderboard(
     grouped: dict[RowKey, list[Result]] = {k: [] for k in keys}
     for (key, _), result in sorted(by_cell.items()):
         grouped[key].append(result)
-    labels = {k: _row_label(k, grouped[k][0].embedder, len(local_probes) > 1) for k in keys}
+    names = variant_names({k[0]: grouped[k][0].embedder for k in keys if not k[2]})
+    labels = {k: _row_label(k, grouped[k][0].embedder, len(local_probes) > 1, names) for k in keys}
     keys.sort(key=lambda k: (labels[k], k))
 
     matrix = np.full((len(keys), len(columns)), np.nan)
