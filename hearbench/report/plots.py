@@ -245,11 +245,12 @@ def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
 
 
-def _label_order(label: str) -> tuple[int, tuple[float, ...], str]:
+def _label_order(label: str) -> tuple[int, tuple[float, ...], tuple[tuple[int, int | str], ...]]:
+    """Numbers by value; names with numbers in them naturally (``b5`` before ``b11``)."""
     try:
-        return (0, tuple(float(p) for p in label.split(",")), label)
+        return (0, tuple(float(p) for p in label.split(",")), ())
     except ValueError:
-        return (1, (), label)
+        return (1, (), _natural(label))
 
 
 @dataclass(frozen=True)
@@ -298,15 +299,17 @@ def sweeps(results: Sequence[Result], option: str) -> dict[str, dict[str, list[S
         }
         task_curves = groups.setdefault(task_key(result), {}).setdefault(ident, {})
         task_curves[value] = result
-    varying = sorted(
-        {k for o in others.values() for k in o if len({str(p.get(k)) for p in others.values()}) > 1}
-    )
+    curve_idents = {i for curves in groups.values() for i, values in curves.items() if len(values) > 1}
+
+    def varying_among(name: Any) -> list[str]:
+        """Options whose values differ between the curves of embedder ``name``."""
+        infos = [o for i, o in others.items() if o["embedder"] == name and i in curve_idents]
+        keys = {k for o in infos for k in o if k not in ("embedder", "probe")}
+        return sorted(k for k in keys if len({str(o.get(k)) for o in infos}) > 1)
 
     def curve_label(ident: str) -> str:
         info = others[ident]
-        extra = ", ".join(
-            f"{k}={info.get(k, '')}" for k in varying if k not in ("embedder", "probe")
-        )
+        extra = ", ".join(f"{k}={info.get(k, '')}" for k in varying_among(info["embedder"]))
         base = f"{info['embedder']} ({info['probe']})"
         return f"{base}, {extra}" if extra else base
 
