@@ -230,6 +230,8 @@ def test_contract_checks_pass(name: str) -> None:
         {"depth": "two"},
         {"mel": 5},
         {"layers": "mel", "mel": True},
+        {"chunk_context_ms": 500},
+        {"chunk_context_ms": -1, "mode": "tokens"},
     ],
 )
 def test_bad_options_raise(options: dict[str, Any]) -> None:
@@ -278,16 +280,24 @@ def test_tokens_timestamps_evenly_spaced(hop_ms: Any, small_weights: Path) -> No
             assert stamps.shape[1] == n_samples // ms_to_samples(float(hop_ms)) + 1
 
 
+@pytest.mark.parametrize(("context", "step"), [(None, 79), ("2500", 49)])
 def test_tokens_long_clip_is_stitched_without_seams(
-    small_weights: Path, small_net: PaSST, hear_inputs: dict[str, torch.Tensor]
+    small_weights: Path,
+    small_net: PaSST,
+    hear_inputs: dict[str, torch.Tensor],
+    context: str | None,
+    step: int,
 ) -> None:
+    # chunks of 99 patches overlap by twice chunk_context_ms (1 s = 10 patches by default),
+    # at most by half a chunk
     audio = torch.cat([hear_inputs["long"][:1], hear_inputs["long"][1:, :416000]], dim=1)
-    embedder = _small("tok", small_weights, mode="tokens", hop_ms="native", layers="block2")
+    extra = {} if context is None else {"chunk_context_ms": context}
+    embedder = _small("tok", small_weights, mode="tokens", hop_ms="native", layers="block2", **extra)
     frames, stamps = embedder.timestamp_embeddings(audio)
     n_patches = (audio.shape[1] // 320 + 1 - 16) // 10 + 1
     assert frames.shape == (1, n_patches, 192)
     np.testing.assert_array_equal(stamps[0].numpy(), 75.0 + 100.0 * np.arange(n_patches))
-    starts = [*range(0, n_patches - 99, 49), n_patches - 99]
+    starts = [*range(0, n_patches - 99, step), n_patches - 99]
     covered = torch.zeros(n_patches, dtype=torch.bool)
     with torch.inference_mode():
         mel = MelFrontend()(audio)

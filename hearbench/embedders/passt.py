@@ -12,9 +12,10 @@ memory-bounded batches instead of one forward per window position.
 ``mode="tokens"`` runs the network once per chunk of at most ``max_seconds`` and reads frame
 embeddings from the patch tokens (mean over frequency patches) at the native patch stride
 (``tstride`` spectrogram frames, 100 ms for PaSST-S), or linearly interpolated to a grid every
-``hop_ms`` starting at 0 ms. Longer clips are cut into chunks on the global patch grid with
-half a chunk of overlap; each patch is taken from the chunk in which it lies most centrally,
-so timestamps run on without seams. Token-mode scene embeddings are the time mean of the frame
+``hop_ms`` starting at 0 ms. Longer clips are cut into chunks on the global patch grid that
+overlap by twice ``chunk_context_ms`` (1 s by default, so every kept patch sees at least 1 s of
+context on both sides inside its chunk, and a long clip costs 1.25 single passes); each patch is
+taken from the chunk in which it lies most centrally, so timestamps run on without seams. Token-mode scene embeddings are the time mean of the frame
 embeddings at native stride; the clip-level layers ``features`` and ``logits`` (from the cls
 and dist tokens) are given to every frame of the chunk that owns it.
 
@@ -67,6 +68,9 @@ MEL_BATCH = 1024
 RANDOM_SEED = 0
 """Seed of the random weights used with ``pretrained=False``."""
 
+DEFAULT_CHUNK_CONTEXT_MS = 1000.0
+"""Token mode: context on each side of a chunk's kept patches when a clip needs several chunks."""
+
 WINDOW = "window"
 TOKENS = "tokens"
 NATIVE = "native"
@@ -94,6 +98,7 @@ class PasstSettings:
     levels: tuple[float, ...] | None = (160.0,)
     mel: float | None = None
     layers: tuple[str, ...] = ()
+    chunk_context_ms: float | None = None
 
     def to_options(self) -> dict[str, Any]:
         """JSON-able options for :class:`~hearbench.api.EmbedderConfig`."""
@@ -102,6 +107,8 @@ class PasstSettings:
         options["levels"] = None if self.levels is None else list(self.levels)
         options["mel"] = False if self.mel is None else self.mel
         options["layers"] = list(self.layers)
+        if self.chunk_context_ms is None:
+            del options["chunk_context_ms"]
         return options
 
 
@@ -123,6 +130,7 @@ OPTION_HELP: dict[str, str] = {
     "levels": "window lengths in ms concatenated per timestamp, e.g. 160,800",
     "mel": "append the log-mel of a short window: true (6 frames) or its length in ms",
     "layers": "layers to concatenate: an int n (last n), indices or names (api.select_layers)",
+    "chunk_context_ms": "token mode, clips over max_seconds: context kept on each side of a chunk (1000)",
 }
 
 _INT_OPTIONS = (
@@ -174,6 +182,11 @@ def parse_options(options: Mapping[str, Any]) -> PasstSettings:
             if name in given and given[name] is not False and str(given[name]).lower() != "false":
                 raise HearbenchError(f"{name}: only used with mode=window, not mode=tokens")
         values.update(window_ms=None, levels=None, mel=None, scene_hop_ms=None)
+        values["chunk_context_ms"] = _positive_float(
+            "chunk_context_ms", given.get("chunk_context_ms", DEFAULT_CHUNK_CONTEXT_MS)
+        )
+    if mode == WINDOW and "chunk_context_ms" in given:
+        raise HearbenchError("chunk_context_ms: only used with mode=tokens, not mode=window")
     return PasstSettings(**values)
 
 
@@ -584,7 +597,7 @@ class PasstEmbedder(Embedder):
         n_sounds, n_samples = audio.shape
         padded = self._pad_short(audio)
         n_patches = self.net.time_patches(self.frontend.n_frames(padded.shape[-1]))
-        chunks = _plan_chunks(n_patches, self._chunk_patches())
+        chunks = _plan_chunks(n_patches, self._chunk_patches(), self._context_patches())
         span = (chunks[0].length - 1) * self.net.tstride + self.net.patch_size
         per_batch = self._batch_size(span * self.settings.stft_hop)
         out = torch.empty(n_sounds, n_patches, self.scene_embedding_size)
@@ -603,6 +616,12 @@ class PasstEmbedder(Embedder):
         if n_samples < self._min_samples:
             centres = torch.full((1,), n_samples / 2 * 1000.0 / SAMPLE_RATE, dtype=torch.float64)
         return out, centres
+
+    def _context_patches(self) -> int:
+        """``chunk_context_ms`` in patches (at least one)."""
+        context_ms = self.settings.chunk_context_ms or DEFAULT_CHUNK_CONTEXT_MS
+        patch_ms = self.net.tstride * self.settings.stft_hop * 1000.0 / SAMPLE_RATE
+        return max(1, math.ceil(context_ms / patch_ms - 1e-9))
 
     def _chunk_patches(self) -> int:
         return self.net.time_patches(self.frontend.n_frames(self._max_samples))
@@ -634,11 +653,15 @@ def _build_network(settings: PasstSettings) -> PaSST:
         )
 
 
-def _plan_chunks(n_patches: int, size: int) -> list[_Chunk]:
-    """Chunks of ``size`` patches at half-chunk steps, the last one flush with the clip end."""
+def _plan_chunks(n_patches: int, size: int, context: int) -> list[_Chunk]:
+    """Chunks of ``size`` patches overlapping by ``2 * context``, the last flush with the clip end.
+
+    The step is at least half a chunk (the overlap at most half); each patch belongs to the chunk whose centre it is
+    nearest (cuts at the middle of every overlap).
+    """
     if n_patches <= size:
         return [_Chunk(0, n_patches, 0, n_patches)]
-    step = max(1, size // 2)
+    step = max(1, size // 2, size - 2 * context)
     starts = [*range(0, n_patches - size, step), n_patches - size]
     cuts = [0, *((a + b + size - 1) // 2 + 1 for a, b in itertools.pairwise(starts)), n_patches]
     return [_Chunk(s, size, cuts[k], cuts[k + 1]) for k, s in enumerate(starts)]
