@@ -85,12 +85,12 @@ def is_same_run(existing: Any, task_checksum: str, settings: RunSettings) -> boo
     A result made with other probe options (a shorter schedule, another precision) is
     recomputed, and the new result replaces it at the same path.
     """
-    stored_options = existing.probe.get("options", {})
-    wanted = json.loads(json.dumps(dict(settings.probe_options), sort_keys=True, default=str))
+    # the stored options come from JSON; put the wanted ones through it too before comparing
+    wanted = json.loads(json.dumps(dict(settings.probe_options), default=str))
     return bool(
         existing.task.get("checksum") == task_checksum
         and existing.provenance.get("seed") == settings.seed
-        and json.loads(json.dumps(stored_options, sort_keys=True, default=str)) == wanted
+        and existing.probe.get("options", {}) == wanted
     )
 
 

@@ -15,8 +15,8 @@ embeddings from the patch tokens (mean over frequency patches) at the native pat
 ``hop_ms`` starting at 0 ms. Longer clips are cut into chunks on the global patch grid that
 overlap by twice ``chunk_context_ms`` (1 s by default, so every kept patch sees at least 1 s of
 context on both sides inside its chunk, and a long clip costs 1.25 single passes); each patch is
-taken from the chunk in which it lies most centrally, so timestamps run on without seams. Token-mode scene embeddings are the time mean of the frame
-embeddings at native stride; the clip-level layers ``features`` and ``logits`` (from the cls
+taken from the chunk in which it lies most centrally, so timestamps run on without seams.
+Token-mode scene embeddings are the time mean of the frame embeddings at native stride; the clip-level layers ``features`` and ``logits`` (from the cls
 and dist tokens) are given to every frame of the chunk that owns it.
 
 Layers (``layers`` option, one rule with :func:`hearbench.api.select_layers`): ``block0`` ..
@@ -619,7 +619,8 @@ class PasstEmbedder(Embedder):
 
     def _context_patches(self) -> int:
         """``chunk_context_ms`` in patches (at least one)."""
-        context_ms = self.settings.chunk_context_ms or DEFAULT_CHUNK_CONTEXT_MS
+        context_ms = self.settings.chunk_context_ms
+        assert context_ms is not None, "chunk_context_ms is set in token mode"
         patch_ms = self.net.tstride * self.settings.stft_hop * 1000.0 / SAMPLE_RATE
         return max(1, math.ceil(context_ms / patch_ms - 1e-9))
 
@@ -656,8 +657,8 @@ def _build_network(settings: PasstSettings) -> PaSST:
 def _plan_chunks(n_patches: int, size: int, context: int) -> list[_Chunk]:
     """Chunks of ``size`` patches overlapping by ``2 * context``, the last flush with the clip end.
 
-    The step is at least half a chunk (the overlap at most half); each patch belongs to the chunk whose centre it is
-    nearest (cuts at the middle of every overlap).
+    The step is at least half a chunk (the overlap at most half); each patch belongs to the
+    chunk whose centre it is nearest (cuts at the middle of every overlap).
     """
     if n_patches <= size:
         return [_Chunk(0, n_patches, 0, n_patches)]

@@ -35,7 +35,7 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.report.pareto import pareto_front
 from hearbench.report.published import task_display_name
-from hearbench.report.tables import Leaderboard, task_key
+from hearbench.report.tables import Leaderboard, option_label, task_key
 from hearbench.results import Result
 
 logger = logging.getLogger(__name__)
@@ -228,15 +228,6 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
         ax.set_xlabel(cost_label(key), fontsize=7)
         ax.tick_params(labelsize=6)
     return save_figure(fig, stem)
-
-
-def option_label(value: Any) -> str:
-    """Text of an option value (lists joined by commas, integral floats without ``.0``)."""
-    if isinstance(value, list | tuple):
-        return ",".join(option_label(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _natural(text: str) -> tuple[tuple[int, int | str], ...]:

@@ -299,9 +299,10 @@ def score_over_best(
     return out
 
 
-def _option_text(value: Any) -> str:
+def option_label(value: Any) -> str:
+    """Text of an option value (lists joined by commas, integral floats without ``.0``)."""
     if isinstance(value, list | tuple):
-        return ",".join(_option_text(v) for v in value)
+        return ",".join(option_label(v) for v in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -334,7 +335,7 @@ def variant_names(embedders: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
         pretrained = {bool(embedders[i].get("pretrained", True)) for i in idents}
         for ident in idents:
             record = embedders[ident]
-            parts = [f"{k}={_option_text(options[ident].get(k))}" for k in differing]
+            parts = [f"{k}={option_label(options[ident].get(k))}" for k in differing]
             if len(pretrained) > 1 and not record.get("pretrained", True):
                 parts.append("random weights")
             elif len(weights) > 1 and record.get("weights_sha256"):
