@@ -11,7 +11,7 @@ The grid is heareval's: hidden_layers {1, 2} × lr {3.2e-3, 1e-3, 3.2e-4, 1e-4} 
 {xavier_uniform, xavier_normal}, enumerated as scikit-learn's ``ParameterGrid`` does (sorted
 keys, last varying fastest), shuffled with Python's ``random`` seeded 42, first 8 kept.
 
-Two ways to search the grid, with the same results up to float rounding:
+Two ways to search the grid, with the same results in float32 (the protocol):
 :meth:`MLPProbe.fit_grid` (the default, used by :func:`hearbench.protocol.search_and_train`)
 trains the points of one architecture together as one stacked network
 (:mod:`hearbench.probes.mlp_grid`); with the probe option ``sequential=True`` every point is
@@ -113,9 +113,11 @@ class MLPProbe(Probe):
     ``sequential`` only affects :meth:`fit_grid`: ``True`` fits the grid points one after the
     other instead of together (``--probe-option sequential=true`` on the command line).
     ``precision="bfloat16"`` (``--probe-option precision=bfloat16``) is a faster, non-default
-    variant of the protocol: matrix products in bfloat16 under CPU autocast
-    (:func:`~hearbench.probes.torch_utils.matmul_precision`), all else as heareval; scores
-    differ from float32 by training noise, and results record the choice.
+    variant of the protocol: the stacked grid computes the network in bfloat16 with its own
+    dropout stream and fused Adam (:mod:`hearbench.probes.mlp_grid`); a single :meth:`fit`
+    runs its matrix products under CPU autocast
+    (:func:`~hearbench.probes.torch_utils.matmul_precision`). Scores differ from float32 by
+    training noise, and results record the choice.
     """
 
     name: ClassVar[str] = "mlp"

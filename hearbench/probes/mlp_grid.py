@@ -14,16 +14,24 @@ the points still training.
 
 The random streams are those of the sequential fits: each point's initial weights come from
 ``torch.manual_seed(seed)`` followed by :func:`~hearbench.probes.mlp.build_mlp`, its dropout
-masks from a generator continuing that global stream (drawn as ``torch.nn.functional.dropout``
-draws them on the CPU), and the batch order from ``torch.Generator().manual_seed(seed)``, which
-is the same for every point. Each point's layers run the very operations of its sequential fit
-(per-point matrix products and batch norm rather than batched ones, whose rounding depends on the
-batch size), so the results equal the sequential fits', bit for bit on the CPUs tested. The
-global random state is left untouched.
+masks from a generator continuing that global stream, and the batch order from
+``torch.Generator().manual_seed(seed)``, which is the same for every point. The global random
+state is left untouched.
 
-On a CPU the matrix products dominate and are the same work either way, so the gain over the
-sequential loop is the shared per-step overhead and the concurrent mask drawing, not a multiple;
-the sequential loop stays available as ``MLPProbe(sequential=True)``.
+In ``float32`` (the protocol) each point's layers run the very operations of its sequential fit
+(per-point matrix products and batch norm rather than batched ones, whose rounding depends on the
+batch size; masks drawn as ``torch.nn.functional.dropout`` draws them on the CPU, the points'
+concurrently; Adam as ``torch.optim.Adam`` computes it), so the results equal the sequential
+fits', bit for bit on the CPUs tested. On a CPU the matrix products dominate and are the same work
+either way, so the gain over the sequential loop is the shared per-step work, not a multiple.
+
+``precision="bfloat16"`` is the fast variant (:class:`FastArithmetic`): the network runs in
+bfloat16 (weights cast from float32 master copies every step, activations and batch-norm inputs
+in bfloat16, batch statistics and running statistics accumulated in float32), each dropout mask
+is cut from 64-bit random words of the point's generator, 16 bits an element (drop probability
+``round(p * 65536) / 65536``, the survivors scaled by its complement), and Adam runs fused over
+each learning rate's points. Losses, master weights and optimiser state stay float32. Its scores
+differ from the float32 grid's, and from a sequential bfloat16 fit's, by training noise.
 """
 
 from __future__ import annotations
@@ -40,15 +48,14 @@ import torch.nn.functional as F
 
 from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, ProbeData
-from hearbench.probes.torch_utils import as_tensor, matmul_precision, output_activation
+from hearbench.probes.mlp_arithmetic import ExactArithmetic, FastArithmetic
+from hearbench.probes.torch_utils import as_tensor, output_activation
 
 if TYPE_CHECKING:
     from hearbench.probes.mlp import MLPProbe
 
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 PREDICT_ROWS = 8192
 VARYING = frozenset({"lr", "initialization"})
 """Hyperparameters that may differ between the points of one stack."""
@@ -81,7 +88,9 @@ def fit_mlp_probes(
     Xv = as_tensor(valid.X)
     with torch.random.fork_rng(devices=[]), ThreadPoolExecutor(max_workers=2) as pool:
         for members in groups.values():
-            StackedTrainer(members, X, Y, pool).run(Xv, objective)
+            fast = members[0].precision == "bfloat16"
+            arithmetic = FastArithmetic(pool) if fast else ExactArithmetic(pool)
+            StackedTrainer(members, X, Y, arithmetic).run(Xv, objective)
     return list(probes)
 
 
@@ -118,18 +127,23 @@ class StackedTrainer:
         probes: Probes equal in every hyperparameter but ``lr`` and ``initialization``.
         X: Training embeddings ``(n, F)``.
         Y: Training targets ``(n, C)``.
-        pool: Threads that draw the points' dropout masks concurrently.
+        arithmetic: How the layers compute, draw dropout masks and step Adam.
     """
 
     def __init__(
-        self, probes: Sequence[MLPProbe], X: torch.Tensor, Y: torch.Tensor, pool: ThreadPoolExecutor
+        self,
+        probes: Sequence[MLPProbe],
+        X: torch.Tensor,
+        Y: torch.Tensor,
+        arithmetic: ExactArithmetic | FastArithmetic,
     ) -> None:
         from hearbench.probes.mlp import build_mlp
 
         self.probes = list(probes)
         self.spec = probes[0]
         self.X, self.Y = X, Y
-        self.pool = pool
+        self.arithmetic = arithmetic
+        self.inputs = X.to(arithmetic.dtype)
         self.targets = Y.argmax(dim=-1) if self.spec.prediction_type == "multiclass" else Y
         nets, generators = [], []
         for probe in self.probes:
@@ -152,7 +166,6 @@ class StackedTrainer:
         self.lr = [float(p.lr) for p in self.probes]
         self.exp_avg = [torch.zeros_like(t) for t in self.parameters()]
         self.exp_avg_sq = [torch.zeros_like(t) for t in self.parameters()]
-        self._denom: list[torch.Tensor] = []
         self.step = 0
         self.active = list(range(len(self.probes)))
         self.best_state: list[list[torch.Tensor] | None] = [None] * len(self.probes)
@@ -171,8 +184,6 @@ class StackedTrainer:
         best_info: list[dict[str, Any]] = [{} for _ in self.probes]
         best_epoch = [-1] * len(self.probes)
         waiting = [0] * len(self.probes)
-        for param in self.parameters():
-            param.requires_grad_(True)
         for epoch in range(spec.max_epochs):
             if not self.active:
                 break
@@ -206,20 +217,25 @@ class StackedTrainer:
             probe.valid_info_ = best_info[point]
             probe.best_epoch_ = best_epoch[point]
 
-    def forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, train: bool, weights: Sequence[Sequence[torch.Tensor]] | None = None
+    ) -> torch.Tensor:
         """Logits ``(P, n, C)`` of every active point for shared input ``x (n, F)``.
 
-        Each point's layers run with the very operations of the sequential fit, so they round
-        alike for every batch size and stay in cache-sized pieces on the CPU; the random masks
-        are drawn concurrently and the optimiser updates the stack.
+        ``weights`` holds, per trainable tensor (in :meth:`parameters` order), one tensor per
+        active point (:meth:`_leaves` when training); by default the stack's own slices.
+
+        ``x`` is in the arithmetic's dtype. Each point's layers run with the very operations of
+        its sequential fit (in that dtype), so they round alike for every batch size and stay in
+        cache-sized pieces on the CPU.
         """
+        dtype = self.arithmetic.dtype
+        per_point = iter(weights if weights is not None else [t.unbind(0) for t in self.parameters()])
         inputs: Sequence[torch.Tensor] = [x] * len(self.active)
         for layer in self.layers:
             outputs = [
-                F.linear(values, weight, bias)
-                for values, weight, bias in zip(
-                    inputs, layer.weight.unbind(0), layer.bias.unbind(0), strict=True
-                )
+                F.linear(values, weight.to(dtype), bias.to(dtype))
+                for values, weight, bias in zip(inputs, next(per_point), next(per_point), strict=True)
             ]
             if layer.bn_weight is None or layer.bn_bias is None:
                 return torch.stack(outputs)
@@ -236,18 +252,21 @@ class StackedTrainer:
                     eps=BN_EPS,
                 )
                 for slot, (values, weight, bias) in enumerate(
-                    zip(outputs, layer.bn_weight.unbind(0), layer.bn_bias.unbind(0), strict=True)
+                    zip(outputs, next(per_point), next(per_point), strict=True)
                 )
             ]
             if train:
-                normed = self._dropout(normed)
-            inputs = [torch.relu(values) for values in normed]
+                generators = [self.generators[point] for point in self.active]
+                inputs = self.arithmetic.dropout_relu(normed, generators, self.spec.dropout)
+            else:
+                inputs = [torch.relu(values) for values in normed]
         raise HearbenchError("mlp: a network needs an output layer")
 
     def predict(self, x: torch.Tensor) -> list[np.ndarray]:
         """Probabilities of every active point (evaluation mode), one array per point."""
         parts = []
-        with torch.no_grad(), matmul_precision(self.spec.precision):
+        x = x.to(self.arithmetic.dtype)
+        with torch.no_grad():
             for start in range(0, x.shape[0], PREDICT_ROWS):
                 logits = self.forward(x[start : start + PREDICT_ROWS], train=False).float()
                 parts.append(output_activation(logits, self.spec.prediction_type))
@@ -256,30 +275,10 @@ class StackedTrainer:
         joined = torch.cat(parts, dim=1)
         return [joined[slot].numpy() for slot in range(len(self.active))]
 
-    def _dropout(self, values: Sequence[torch.Tensor]) -> list[torch.Tensor]:
-        """``torch.nn.functional.dropout`` of each point's values, with that point's random stream.
-
-        The masks are drawn as the CPU kernel draws them (``bernoulli_`` into a fresh tensor,
-        scaled by ``1 / (1 - p)``), the points' masks concurrently.
-        """
-        p = self.spec.dropout
-        if p == 0:
-            return list(values)
-        if p == 1:
-            return [v * torch.zeros(()) for v in values]
-        keep = 1 - p
-
-        def mask(slot: int) -> torch.Tensor:
-            generator = self.generators[self.active[slot]]
-            return torch.empty_like(values[slot]).bernoulli_(keep, generator=generator).div_(keep)
-
-        masks = self.pool.map(mask, range(len(values)))
-        return [v * m for v, m in zip(values, masks, strict=True)]
-
     def _train_step(self, index: torch.Tensor) -> None:
         """One optimiser step of every active point on training rows ``index``."""
-        with matmul_precision(self.spec.precision):
-            logits = self.forward(self.X[index], train=True).float()
+        leaves = self._leaves()
+        logits = self.forward(self.inputs[index], train=True, weights=leaves).float()
         if self.spec.prediction_type == "multiclass":
             target = self.targets[index].repeat(logits.shape[0])
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target, reduction="none")
@@ -287,34 +286,26 @@ class StackedTrainer:
             target = self.targets[index].expand_as(logits)
             loss = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         per_point = loss.view(logits.shape[0], -1).mean(dim=1)
-        params = self.parameters()
+        params = [leaf for group in leaves for leaf in group]
         grads = torch.autograd.grad(per_point.sum(), params)
-        self._adam(params, grads)
-
-    @torch.no_grad()
-    def _adam(self, params: list[torch.Tensor], grads: Sequence[torch.Tensor]) -> None:
-        """``torch.optim.Adam`` (defaults) with one learning rate per point, in place."""
-        beta1, beta2 = ADAM_BETAS
         self.step += 1
-        bias_correction1 = 1 - beta1**self.step
-        bias_correction2_sqrt = (1 - beta2**self.step) ** 0.5
-        for param, grad, exp_avg, exp_avg_sq, denom in zip(
-            params, grads, self.exp_avg, self.exp_avg_sq, self._denominators(), strict=True
-        ):
-            exp_avg.lerp_(grad, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            torch.sqrt(exp_avg_sq, out=denom).div_(bias_correction2_sqrt).add_(ADAM_EPS)
-            for slot, point in enumerate(self.active):
-                step_size = self.lr[point] / bias_correction1
-                param[slot].addcdiv_(exp_avg[slot], denom[slot], value=-step_size)
+        slots = range(len(self.active))
+        self.arithmetic.adam(
+            params,
+            grads,
+            [avg[slot] for avg in self.exp_avg for slot in slots],
+            [avg_sq[slot] for avg_sq in self.exp_avg_sq for slot in slots],
+            [self.lr[self.active[slot]] for _ in self.exp_avg for slot in slots],
+            self.step,
+        )
 
-    def _denominators(self) -> list[torch.Tensor]:
-        """Reusable buffers shaped as the optimiser state (fewer large allocations)."""
-        if len(self._denom) != len(self.exp_avg) or any(
-            d.shape != e.shape for d, e in zip(self._denom, self.exp_avg, strict=True)
-        ):
-            self._denom = [torch.empty_like(t) for t in self.exp_avg]
-        return self._denom
+    def _leaves(self) -> list[list[torch.Tensor]]:
+        """Per trainable tensor, each active point's slice as a leaf that collects its own
+        gradient (slices share the stack's memory, so the optimiser updates the stack)."""
+        return [
+            [t[slot].detach().requires_grad_() for slot in range(len(self.active))]
+            for t in self.parameters()
+        ]
 
     def _state_of(self, slot: int) -> list[torch.Tensor]:
         """A copy of the weights and statistics of the point in ``slot``."""
@@ -337,8 +328,7 @@ class StackedTrainer:
                 value = getattr(layer, name)
                 if value is None:
                     continue
-                kept = value.detach().index_select(0, index)
-                setattr(layer, name, kept.requires_grad_(value.requires_grad))
+                setattr(layer, name, value.index_select(0, index))
         self.exp_avg = [t.index_select(0, index) for t in self.exp_avg]
         self.exp_avg_sq = [t.index_select(0, index) for t in self.exp_avg_sq]
 
