@@ -21,16 +21,9 @@ from hearbench.report.published import (
     load_published,
     load_published_params,
 )
+from hearbench.report.render import to_csv, to_html, to_latex, to_markdown
 from hearbench.report.stats import bootstrap_ci, cell_statistics, paired_test
-from hearbench.report.tables import (
-    build_leaderboard,
-    hear_normalized_score,
-    score_over_best,
-    to_csv,
-    to_html,
-    to_latex,
-    to_markdown,
-)
+from hearbench.report.tables import build_leaderboard, hear_normalized_score, score_over_best
 from hearbench.results import Result, Score, write_result
 
 N_CLASSES = 4

@@ -18,8 +18,9 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.published import SUITE, default_published_path, load_published
+from hearbench.report.render import FORMATS, render
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
-from hearbench.report.tables import FORMATS, Missing, build_leaderboard, render
+from hearbench.report.tables import Missing, build_leaderboard
 from hearbench.results import Result, load_results
 
 logger = logging.getLogger(__name__)
