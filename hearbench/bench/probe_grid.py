@@ -8,9 +8,10 @@ the synthetic ``demo-pitch`` task. The reference is :meth:`MLPProbe.fit` per poi
 * the stacked grid in float32 (:meth:`MLPProbe.fit_grid`, the default protocol): the same
   arithmetic, so the same validation scores, winner and test score; on a CPU its gain is only
   the shared per-step work, since the matrix products, which dominate, are the same;
-* the stacked grid with ``precision=bfloat16`` (a named, non-default variant): matrix products
-  in bfloat16, which CPUs with bfloat16 units run several times faster; its winner and test
-  score are set beside the float32 ones (the target asks for an equal or better test score).
+* the stacked grid with ``precision=bfloat16`` (a named, non-default variant): the network in
+  bfloat16, which CPUs with bfloat16 units multiply several times faster, with cheaper dropout
+  masks and fused Adam (:mod:`hearbench.probes.mlp_arithmetic`); its winner and test score are
+  set beside the float32 ones (the target asks for an equal or better test score).
 
 Schedules: ``quick`` and ``default`` cap ``max_epochs`` (30 and 45) and use ``patience`` 5 so
 that early stopping happens within the cap; ``full`` runs heareval's schedule (500 epochs,
