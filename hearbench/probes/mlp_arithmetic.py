@@ -1,13 +1,14 @@
 """How a stacked MLP grid computes: exact float32 (the protocol) or the fast bfloat16 variant.
 
-:class:`~hearbench.probes.mlp_grid.StackedTrainer` asks an arithmetic for three things: the
-dtype its layers compute in (weights and inputs are cast to it), each point's dropout masks, and
-the Adam update. :class:`ExactArithmetic` reproduces the sequential fit operation for operation;
+:class:`~hearbench.probes.mlp_grid.StackedTrainer` asks an :class:`Arithmetic` for three
+things: the dtype its layers compute in (weights and inputs are cast to it), each point's dropout
+and ReLU, and the Adam update. :class:`ExactArithmetic` reproduces the sequential fit operation for operation;
 :class:`FastArithmetic` trades that equality for speed (see :mod:`hearbench.probes.mlp_grid`).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -21,17 +22,45 @@ MASK_LEVELS = 1 << 16
 """Distinct uniform levels of one fast dropout draw (16 random bits an element)."""
 
 
-class ExactArithmetic:
-    """float32 throughout, dropout masks and Adam exactly as the sequential fit draws and steps.
+class Arithmetic(abc.ABC):
+    """What a stacked grid computes in: its dtype, its dropout + ReLU and its Adam step.
 
     Args:
         pool: Threads that draw the points' dropout masks concurrently.
     """
 
-    dtype = torch.float32
+    dtype: torch.dtype
 
     def __init__(self, pool: ThreadPoolExecutor) -> None:
         self.pool = pool
+
+    @abc.abstractmethod
+    def dropout_relu(
+        self, values: Sequence[torch.Tensor], generators: Sequence[torch.Generator], p: float
+    ) -> list[torch.Tensor]:
+        """ReLU of dropout (rate ``p``) of each point's values, with that point's generator."""
+
+    @abc.abstractmethod
+    def adam(
+        self,
+        params: Sequence[torch.Tensor],
+        grads: Sequence[torch.Tensor],
+        exp_avg: Sequence[torch.Tensor],
+        exp_avg_sq: Sequence[torch.Tensor],
+        lrs: Sequence[float],
+        step: int,
+    ) -> None:
+        """One Adam step (defaults), in place, ``params[i]`` at rate ``lrs[i]`` with state
+        ``exp_avg[i]``, ``exp_avg_sq[i]``; ``step`` counts from 1."""
+
+
+class ExactArithmetic(Arithmetic):
+    """float32 throughout, dropout masks and Adam exactly as the sequential fit draws and steps."""
+
+    dtype = torch.float32
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool)
         self._denom: list[torch.Tensor] = []
 
     def dropout(
@@ -109,17 +138,10 @@ class _DropReLU(torch.autograd.Function):
         return torch.ops.aten.threshold_backward(grad, out, 0).mul_(ctx.scale), None, None
 
 
-class FastArithmetic:
-    """bfloat16 layers, dropout masks from packed random bits, fused Adam (module docstring).
-
-    Args:
-        pool: Threads that draw the points' dropout masks concurrently.
-    """
+class FastArithmetic(Arithmetic):
+    """bfloat16 layers, dropout masks from packed random bits, fused Adam (module docstring)."""
 
     dtype = torch.bfloat16
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self.pool = pool
 
     def dropout_relu(
         self, values: Sequence[torch.Tensor], generators: Sequence[torch.Generator], p: float

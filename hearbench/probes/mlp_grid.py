@@ -48,7 +48,7 @@ import torch.nn.functional as F
 
 from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, ProbeData
-from hearbench.probes.mlp_arithmetic import ExactArithmetic, FastArithmetic
+from hearbench.probes.mlp_arithmetic import Arithmetic, ExactArithmetic, FastArithmetic
 from hearbench.probes.torch_utils import as_tensor, output_activation
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class StackedTrainer:
         probes: Sequence[MLPProbe],
         X: torch.Tensor,
         Y: torch.Tensor,
-        arithmetic: ExactArithmetic | FastArithmetic,
+        arithmetic: Arithmetic,
     ) -> None:
         from hearbench.probes.mlp import build_mlp
 
