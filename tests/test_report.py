@@ -14,7 +14,6 @@ import pytest
 from hearbench.api import HearbenchError
 from hearbench.report import write_report
 from hearbench.report.pareto import dominates, pareto_front
-from hearbench.report.plots import sweeps
 from hearbench.report.published import (
     HEAR2021_TASKS,
     canonical_task_name,
@@ -23,6 +22,7 @@ from hearbench.report.published import (
 )
 from hearbench.report.render import to_csv, to_html, to_latex, to_markdown
 from hearbench.report.stats import bootstrap_ci, cell_statistics, paired_test
+from hearbench.report.sweeps import sweeps
 from hearbench.report.tables import build_leaderboard, hear_normalized_score, score_over_best
 from hearbench.results import Result, Score, write_result
 

@@ -15,10 +15,8 @@ software versions (PNG ``Software``, SVG ``Date``/``Creator`` metadata dropped) 
 from __future__ import annotations
 
 import io
-import json
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -35,7 +33,8 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.report.pareto import pareto_front
 from hearbench.report.published import task_display_name
-from hearbench.report.tables import Leaderboard, option_label, task_key
+from hearbench.report.sweeps import label_order, natural_key, sweeps
+from hearbench.report.tables import Leaderboard
 from hearbench.results import Result
 
 logger = logging.getLogger(__name__)
@@ -230,96 +229,6 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
     return save_figure(fig, stem)
 
 
-def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
-    """Sort key that orders embedded numbers by value (``layers=4`` before ``layers=12``)."""
-    parts = re.split(r"(\d+)", text)
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
-
-
-def _label_order(label: str) -> tuple[int, tuple[float, ...], tuple[tuple[int, int | str], ...]]:
-    """Numbers by value; names with numbers in them naturally (``b5`` before ``b11``)."""
-    try:
-        return (0, tuple(float(p) for p in label.split(",")), ())
-    except ValueError:
-        return (1, (), _natural(label))
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    """One value of a swept option on one task."""
-
-    value: str
-    mean: float
-    std: float
-
-
-def sweeps(results: Sequence[Result], option: str) -> dict[str, dict[str, list[SweepPoint]]]:
-    """Results that differ only in ``option``, as curves.
-
-    Results are grouped by embedder name, probe, weights, pretrained flag and every option
-    but ``option``; a group with at least two values of ``option`` on a task is a curve.
-
-    Returns:
-        ``{task key: {curve label: points in option order}}`` (labels name the embedder,
-        probe and the other options that differ between curves).
-    """
-    groups: dict[str, dict[str, dict[str, Result]]] = {}
-    others: dict[str, dict[str, Any]] = {}
-    for result in results:
-        if result.published:
-            continue
-        options = dict(result.embedder.get("options") or {})
-        if option not in options:
-            continue
-        value = option_label(options.pop(option))
-        ident = json.dumps(
-            [
-                result.embedder.get("name"),
-                result.probe.get("name"),
-                result.embedder.get("weights_sha256"),
-                result.embedder.get("pretrained"),
-                options,
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        others[ident] = {
-            "embedder": result.embedder.get("name"),
-            "probe": result.probe.get("name"),
-            **{k: option_label(v) for k, v in options.items()},
-        }
-        task_curves = groups.setdefault(task_key(result), {}).setdefault(ident, {})
-        task_curves[value] = result
-    curve_idents = {i for curves in groups.values() for i, values in curves.items() if len(values) > 1}
-
-    def varying_among(name: Any) -> list[str]:
-        """Options whose values differ between the curves of embedder ``name``."""
-        infos = [o for i, o in others.items() if o["embedder"] == name and i in curve_idents]
-        keys = {k for o in infos for k in o if k not in ("embedder", "probe")}
-        return sorted(k for k in keys if len({str(o.get(k)) for o in infos}) > 1)
-
-    def curve_label(ident: str) -> str:
-        info = others[ident]
-        extra = ", ".join(f"{k}={info.get(k, '')}" for k in varying_among(info["embedder"]))
-        base = f"{info['embedder']} ({info['probe']})"
-        return f"{base}, {extra}" if extra else base
-
-    out: dict[str, dict[str, list[SweepPoint]]] = {}
-    for task in sorted(groups):
-        curves = {}
-        for ident in sorted(groups[task]):
-            by_value = groups[task][ident]
-            if len(by_value) < 2:
-                continue
-            curves[curve_label(ident)] = [
-                SweepPoint(v, by_value[v].primary.mean, by_value[v].primary.std)
-                for v in sorted(by_value, key=_label_order)
-            ]
-        if curves:
-            out[task] = {k: curves[k] for k in sorted(curves, key=_natural)}
-    return out
-
-
 def plot_sweep(results: Sequence[Result], option: str, stem: Path, ncols: int = 4) -> list[Path]:
     """Score against a swept option (``layers`` or ``hop_ms``), one panel per task.
 
@@ -333,7 +242,7 @@ def plot_sweep(results: Sequence[Result], option: str, stem: Path, ncols: int = 
     if not data:
         logger.info("no %s sweep among the results; plot skipped", option)
         return []
-    names = sorted({label for curves in data.values() for label in curves}, key=_natural)
+    names = sorted({label for curves in data.values() for label in curves}, key=natural_key)
     cols = min(ncols, len(data))
     rows = math.ceil(len(data) / cols)
     width = max(3.2 * cols, 6.4)
@@ -341,12 +250,12 @@ def plot_sweep(results: Sequence[Result], option: str, stem: Path, ncols: int = 
     legend_rows = math.ceil(len(names) / legend_cols)
     fig = _new_figure(width, 2.6 * rows + 0.2 + 0.2 * legend_rows)
     labels = {p.value for curves in data.values() for pts in curves.values() for p in pts}
-    numeric = option == "hop_ms" and all(_label_order(v)[0] == 0 and "," not in v for v in labels)
+    numeric = option == "hop_ms" and all(label_order(v)[0] == 0 and "," not in v for v in labels)
     handles: dict[str, Any] = {}
     styles = {label: f"C{i % 10}" for i, label in enumerate(names)}
     for n, (task, curves) in enumerate(data.items()):
         ax = fig.add_subplot(rows, cols, n + 1)
-        order = sorted({p.value for pts in curves.values() for p in pts}, key=_label_order)
+        order = sorted({p.value for pts in curves.values() for p in pts}, key=label_order)
         position = {v: float(v) if numeric else float(i) for i, v in enumerate(order)}
         for label, pts in curves.items():
             line = ax.errorbar(
