@@ -171,6 +171,21 @@ def test_bfloat16_grid_is_repeatable_and_stays_close_to_float32() -> None:
         assert fast.predict_proba(valid).dtype == np.float32
 
 
+def test_bfloat16_grid_validates_with_the_arithmetic_its_fitted_probes_predict_with() -> None:
+    # the best checkpoint is chosen on validation scores; the returned probe must reproduce them
+    # (a continuous objective, so that any difference in arithmetic shows)
+    train, valid = _data(49, "multiclass", 1), _data(24, "multiclass", 2)
+
+    def evaluate(probs: np.ndarray) -> tuple[float, Mapping[str, Any]]:
+        return float((probs * valid.Y).sum(axis=1).mean()), {}
+
+    objective = Objective(evaluate, True, "true_class_probability")
+    points = MLPProbe.param_grid(**{**SMALL, "precision": "bfloat16"})
+    fixed = {"prediction_type": "multiclass", "seed": 7, "shuffle_train": True}
+    for probe in MLPProbe.fit_grid(points, train, valid, objective, fixed):
+        assert probe.valid_score_ == evaluate(probe.predict_proba(valid))[0]
+
+
 def test_fast_dropout_relu_drops_the_asked_fraction_keeps_the_mean_and_its_gradient() -> None:
     arithmetic = FastArithmetic(ThreadPoolExecutor(max_workers=2))
     values = [torch.ones(512, 256, dtype=torch.bfloat16) for _ in range(2)]
