@@ -170,7 +170,7 @@ def read_result(path: str | Path) -> Result:
     return Result.from_dict(data, str(p))
 
 
-def load_results(folder: str | Path) -> list[Result]:
+def read_results(folder: str | Path) -> list[Result]:
     """Every result under ``folder``, sorted by (task, embedder id, probe).
 
     JSON files that are not results (predictions, report outputs) are skipped.

@@ -13,7 +13,7 @@ from helpers import fsdd_task
 
 import hearbench
 from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local
-from hearbench.results import load_results, read_predictions
+from hearbench.results import read_results, read_predictions
 
 PROBES: dict[str, dict[str, Any]] = {
     "linear": {"l2": [1e-3, 1e-1]},
@@ -45,8 +45,8 @@ def run(task: Path, root: Path, seed: int) -> Path:
 
 
 def test_same_seed_same_scores_and_recorded_provenance(digits_task: Path, tmp_path: Path) -> None:
-    first = load_results(run(digits_task, tmp_path / "a", seed=7))
-    second = load_results(run(digits_task, tmp_path / "b", seed=7))
+    first = read_results(run(digits_task, tmp_path / "a", seed=7))
+    second = read_results(run(digits_task, tmp_path / "b", seed=7))
     assert [str(r.probe["name"]) for r in first] == sorted(PROBES)
     for a, b in zip(first, second, strict=True):
         assert {m: s.folds for m, s in a.scores.items()} == {m: s.folds for m, s in b.scores.items()}

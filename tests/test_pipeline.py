@@ -10,7 +10,7 @@ import pytest
 from hearbench import create_embedder
 from hearbench.cache import EmbeddingCache
 from hearbench.metrics.scene import top1_acc
-from hearbench.results import load_results, read_predictions, result_path
+from hearbench.results import read_results, read_predictions, result_path
 from hearbench.runner import embedder_id, evaluate
 from hearbench.tasks.format import load_task
 
@@ -42,7 +42,7 @@ def test_baseline_on_urbansound8k_well_above_chance(
     assert len(fold["files"]) == len(task.targets["test"])
     recomputed = top1_acc(np.array(fold["scores"]), np.array(fold["targets"]))
     assert recomputed == pytest.approx(result.primary.mean, abs=1e-9)
-    [loaded] = load_results(tmp_path / "results")
+    [loaded] = read_results(tmp_path / "results")
     assert loaded.primary.mean == pytest.approx(result.primary.mean)
     assert loaded.provenance["seed"] == 42 and loaded.task["checksum"] == task.checksum()
 

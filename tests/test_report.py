@@ -318,9 +318,9 @@ def test_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
 
 def test_sweeps_group_results_differing_in_one_option(tmp_path: Path) -> None:
     write_results(tmp_path)
-    from hearbench.results import load_results
+    from hearbench.results import read_results
 
-    results = load_results(tmp_path)
+    results = read_results(tmp_path)
     layers = sweeps(results, "layers")
     assert list(layers["t1"]) == ["sweep (mlp), hop_ms=10", "sweep (mlp), hop_ms=40"]
     curve = layers["t1"]["sweep (mlp), hop_ms=40"]

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from hearbench.cli import main
 from hearbench.metrics import get_metric
-from hearbench.results import load_results, read_predictions, result_path
+from hearbench.results import read_results, read_predictions, result_path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -43,7 +43,7 @@ def test_sweeps_report_regenerates_identically(tmp_path: Path) -> None:
 
 
 def test_reference_runs_are_complete_and_recomputable() -> None:
-    results = load_results(RESULTS / "reference")
+    results = read_results(RESULTS / "reference")
     cells = {(r.embedder_id, str(r.task["name"]), str(r.probe["name"])) for r in results}
     tasks = {"fsdd-digit", "fsdd-speaker", "mridangam-stroke", "mridangam-tonic", "urbansound8k", "events"}
     assert cells == {(e, t, p) for e in ("baseline", "mn04_as") for t in tasks for p in ("linear", "mlp")}

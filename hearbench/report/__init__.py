@@ -21,7 +21,7 @@ from hearbench.report.published import SUITE, default_published_path, load_publi
 from hearbench.report.render import FORMATS, render
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
 from hearbench.report.tables import Missing, build_leaderboard
-from hearbench.results import Result, load_results
+from hearbench.results import Result, read_results
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _inputs(
 ) -> tuple[list[Result], list[tuple[Result, Mapping[str, Any] | None]]]:
     if isinstance(source, str | Path):
         root = Path(source)
-        results = load_results(root)
+        results = read_results(root)
         return results, [(r, None if r.published else stored_predictions(root, r)) for r in results]
     results = list(source)
     return results, []
