@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,8 +146,15 @@ def _complexity(embedder: Any) -> dict[str, Any] | None:
     return _COMPLEXITY[key]
 
 
-def run_local(jobs: Sequence[Job], settings: RunSettings) -> list[JobOutcome]:
-    """Run ``jobs`` in this process, creating each embedder once."""
+def run_local(
+    jobs: Sequence[Job],
+    settings: RunSettings,
+    on_outcome: Callable[[JobOutcome], None] | None = None,
+) -> list[JobOutcome]:
+    """Run ``jobs`` in this process, creating each embedder once.
+
+    ``on_outcome`` is called with each job's outcome as soon as the job ends.
+    """
     outcomes = []
     embedders: dict[str, Any] = {}
     for job in jobs:
@@ -158,6 +165,8 @@ def run_local(jobs: Sequence[Job], settings: RunSettings) -> list[JobOutcome]:
             except Exception as exc:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 outcomes.append(JobOutcome(job, False, error=first))
+                if on_outcome is not None:
+                    on_outcome(outcomes[-1])
                 continue
             embedders[job.embedder.key()] = embedder
         outcome = run_job(job, settings, embedder)
@@ -169,6 +178,8 @@ def run_local(jobs: Sequence[Job], settings: RunSettings) -> list[JobOutcome]:
             "ok" if outcome.ok else outcome.error,
         )
         outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
     return outcomes
 
 

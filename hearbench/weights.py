@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from hearbench.api import HearbenchError
+from hearbench.packaged import packaged_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def resolve_weights(
     """Return a local weights file for preset ``name``.
 
     ``weights`` (an explicit path) wins; otherwise the cached copy of ``checkpoint`` is used,
+    then a copy shipped inside the package (:mod:`hearbench.packaged`), else the checkpoint is
     downloaded on first use with its sha256 checked.
 
     Raises:
@@ -106,6 +108,9 @@ def resolve_weights(
                 f"{target}: sha256 mismatch, expected {checkpoint.sha256}; delete it to re-download"
             )
         return target
+    shipped = packaged_checkpoint(checkpoint.filename, checkpoint.sha256)
+    if shipped is not None:
+        return shipped
     log.info("downloading %s weights from %s", name, checkpoint.url)
     try:
         return download(checkpoint.url, target, checkpoint.sha256)

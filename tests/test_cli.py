@@ -102,13 +102,31 @@ def test_run_with_missing_task_fails_cleanly(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path: Path) -> None:
+    from hearbench.results import read_results
+
     code, text = invoke("demo", "--out", str(tmp_path / "demo"))
     assert code == 0, text
     report = tmp_path / "demo" / "report"
     board = (report / "leaderboard.md").read_text()
     for task in ("demo-pitch", "demo-texture", "demo-events"):
         assert task in board
-    assert "baseline\\_mel" in board
+    assert "mn04_as" in board
+    # the terminal ends with the leaderboard table and the paths of the plots
+    assert "| " in text and "plots:" in text.splitlines()[-1]
     assert any(p.suffix == ".png" for p in report.iterdir())
-    results = list((tmp_path / "demo" / "results").rglob("*.predictions.json"))
-    assert len(results) == 12
+    results = read_results(tmp_path / "demo" / "results")
+    assert len(results) == 15
+    by_task: dict[str, dict[str, float]] = {}
+    for r in results:
+        by_task.setdefault(str(r.task["name"]), {})[r.embedder_id] = r.primary.mean
+    for task, scores in by_task.items():
+        assert len(set(scores.values())) > 1, f"{task}: every row scores the same"
+    # the pretrained CNN runs from the shipped checkpoint, not random weights
+    assert all(r.embedder["pretrained"] for r in results)
+    events = {
+        (r.embedder["options"].get("mode"), r.embedder["options"].get("hop_ms")): r.primary.mean
+        for r in results
+        if r.task["name"] == "demo-events" and r.embedder["name"] == "mn04_as"
+    }
+    # onsets within 50 ms need a fine hop: frames at 20 ms beat frames at 160 ms
+    assert events[("frames", 20)] > events[("frames", 160)] + 0.2
