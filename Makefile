@@ -54,7 +54,7 @@ SWEEPS ?= results/sweeps
 
 local-tasks: $(VENV)/.installed
 	for spec in fsdd-digit:fsdd fsdd-speaker:fsdd mridangam-stroke:mridangam mridangam-tonic:mridangam \
-	            urbansound8k:urbansound8k events-csv:events; do \
+	            urbansound8k:urbansound8k esc10:esc10 events-csv:events; do \
 	  name=$${spec%%:*}; src=$${spec##*:}; out=$(TASKS)/$$name; \
 	  [ $$name = events-csv ] && out=$(TASKS)/events; \
 	  [ -f $$out/task_metadata.json ] || $(BIN)/hearbench tasks build $$name --source $(SHARED)/data/$$src \

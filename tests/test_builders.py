@@ -24,6 +24,7 @@ LOCAL = {
     "mridangam-stroke": "mridangam",
     "mridangam-tonic": "mridangam",
     "urbansound8k": "urbansound8k",
+    "esc10": "esc10",
     "events-csv": "events",
 }
 

@@ -4,7 +4,7 @@
 sample_rates)`` writes the task directory ``out`` and returns a :class:`BuildReport`. Each
 builder accepts the layout of ``../shared/data`` (FLAC + ``metadata.csv``) and the dataset's
 original release, and documents its split rule in its module (``fsdd``, ``mridangam``,
-``urbansound``, ``esc50``, ``events``). Builds are deterministic: the same input gives
+``urbansound``, ``esc50``, ``esc10``, ``events``). Builds are deterministic: the same input gives
 byte-identical directories.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearbench.api import HearbenchError
-from hearbench.tasks.builders import esc50, events, fsdd, mridangam, urbansound
+from hearbench.tasks.builders import esc10, esc50, events, fsdd, mridangam, urbansound
 from hearbench.tasks.builders._common import (
     BuildReport,
     Clip,
@@ -85,6 +85,7 @@ BUILDERS: dict[str, Builder] = {
         Builder("mridangam-tonic", "Mridangam tonics, 5 folds", mridangam.plan_tonic),
         Builder("urbansound8k", "UrbanSound8K, official folds", urbansound.plan_urbansound),
         Builder("esc50", "ESC-50, 5 official folds", esc50.plan_esc50),
+        Builder("esc10", "ESC-10 (Ogg release layout), official folds", esc10.plan_esc10),
         Builder(
             "events-csv",
             "sound events from clips.csv + annotations.csv",
