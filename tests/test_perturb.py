@@ -134,3 +134,19 @@ def test_bad_perturbation_inputs(tmp_path: Path, micirp: Path) -> None:
         parse_snr("loud")
     with pytest.raises(HearbenchError, match="level: expected one of raw, rms"):
         convolve_clip(np.zeros(10), np.ones(2), "peak")
+
+
+def test_robustness_figures_by_hand() -> None:
+    from hearbench.robustness_summary import RobustnessSummary, summarise
+
+    s = summarise("top1_acc", True, 0.80, {"a": 0.70, "b": 0.60, "c": 0.75}, unseen=["a", "b"])
+    assert s.unseen_mean == pytest.approx(0.65)
+    assert s.unseen_worst == pytest.approx(0.60)
+    assert s.drop == pytest.approx(0.15)
+    assert s.relative_drop == pytest.approx(0.15 / 0.80)
+    assert s.dg == pytest.approx(0.05)  # population std of 0.70 and 0.60
+    assert RobustnessSummary.from_dict(s.to_dict()) == s
+    err = summarise("segment_1s_er", False, 0.20, {"a": 0.30, "b": 0.50})
+    assert (err.unseen_worst, err.drop) == (pytest.approx(0.50), pytest.approx(0.20))
+    with pytest.raises(HearbenchError, match="without a score: z"):
+        summarise("top1_acc", True, 0.8, {"a": 0.7}, unseen=["z"])
