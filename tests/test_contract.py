@@ -153,6 +153,32 @@ def test_one_check_known_failures_and_names() -> None:
         check_embedder(Broken(), checks=["check_nope"])
 
 
+def test_parametrize_with_checks_makes_one_case_per_embedder_and_check() -> None:
+    mark = parametrize_with_checks(
+        [Broken(rate=8000), Broken],
+        checks=["check_sample_rate", "check_finite"],
+        known_failures={"check_sample_rate": "8 kHz model"},
+        ids=["low_rate", "built_late"],
+    )
+    argnames, params = mark.args
+    assert argnames == ("embedder", "check")
+    assert [p.id for p in params] == [
+        "low_rate-check_sample_rate",
+        "low_rate-check_finite",
+        "built_late-check_sample_rate",
+        "built_late-check_finite",
+    ]
+    assert [[m.name for m in p.marks] for p in params] == [["xfail"], [], ["xfail"], []]
+    (embedder, check), (_, finite) = params[0].values, params[1].values
+    with pytest.raises(ContractError, match="sample_rate is 8000"):
+        check(embedder)
+    assert finite(embedder) == "all values finite"
+    late, late_check = params[2].values
+    assert late is Broken and late_check(late) == "16000 Hz"
+    with pytest.raises(HearbenchError, match="2 ids for 1 embedders"):
+        parametrize_with_checks([Broken()], ids=["a", "b"])
+
+
 def test_timestamp_rules_catch_seconds_frame_starts_and_drift() -> None:
     embedder, audio = Broken(), torch.zeros(1, 16000)
     emb = torch.zeros(1, 21, 3)

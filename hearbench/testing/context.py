@@ -30,16 +30,20 @@ class CheckContext:
     short_seconds: float = 0.01
     long_seconds: float = 30.0
     tolerance: float = 1e-4
-    _owner: int | None = field(default=None, repr=False)
+    _owner: Embedder | None = field(default=None, repr=False)
     _memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict, repr=False)
 
     def forget(self) -> None:
         """Drop every stored output."""
         self._owner, self._memo = None, {}
 
+    def fresh(self) -> CheckContext:
+        """A context with the same settings and no stored outputs."""
+        return CheckContext(self.seconds, self.short_seconds, self.long_seconds, self.tolerance)
+
     def _run(self, embedder: Embedder, key: tuple[Any, ...], fn: Callable[[], Any]) -> Any:
-        if self._owner != id(embedder):
-            self._owner, self._memo = id(embedder), {}
+        if self._owner is not embedder:
+            self._owner, self._memo = embedder, {}
         if key not in self._memo:
             try:
                 with torch.inference_mode():

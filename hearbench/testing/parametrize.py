@@ -64,10 +64,10 @@ class BoundCheck:
         self.__name__ = check.__name__
 
     def __call__(self, embedder: Any = None) -> str:
-        target = embedder if isinstance(embedder, Embedder) else self.subject.get()
-        if target is not self.subject.get():
-            return self.check(target, CheckContext())
-        return self.check(target, self.subject.context)
+        own = self.subject.get()
+        if isinstance(embedder, Embedder) and embedder is not own:
+            return self.check(embedder, self.subject.context.fresh())
+        return self.check(own, self.subject.context)
 
     def __repr__(self) -> str:
         return self.__name__
