@@ -269,3 +269,19 @@ def test_broken_embedder_fails_under_python_O(tmp_path: Path) -> None:
     failed_lines = [line.split()[1].rstrip(":") for line in cli.stdout.splitlines() if line.startswith("FAIL")]
     assert failed_lines == expected
     assert f"8 of {len(CHECKS)} checks failed: {', '.join(expected)}" in cli.stdout
+
+
+def test_check_command_runs_named_checks_and_refuses_unknown_ones() -> None:
+    from click.testing import CliRunner
+
+    from hearbench.cli import main
+
+    done = CliRunner().invoke(main, ["check", "baseline", "--check", "check_finite", "--check", "check_sample_rate"])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines() == [
+        "PASS  check_finite: all values finite",
+        "PASS  check_sample_rate: 16000 Hz",
+        "baseline: all checks passed",
+    ]
+    bad = CliRunner().invoke(main, ["check", "baseline", "--check", "check_nope"])
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "unknown check 'check_nope'" in bad.output

@@ -47,6 +47,7 @@ def duration_ms(embedder: Embedder, audio: torch.Tensor) -> float:
 
 
 def timestamp_shapes(embedder: Embedder, audio: torch.Tensor, emb: Any, stamps: Any, where: str) -> None:
+    """Timestamp outputs are tensors: float32 embeddings ``(n, T >= 1, D)``, float timestamps ``(n, T)``."""
     n, d = audio.shape[0], embedder.timestamp_embedding_size
     if not isinstance(emb, torch.Tensor) or not isinstance(stamps, torch.Tensor):
         raise _fail(where, f"outputs must be tensors, got {type(emb).__name__}, {type(stamps).__name__}")
@@ -62,12 +63,14 @@ def timestamp_shapes(embedder: Embedder, audio: torch.Tensor, emb: Any, stamps: 
 
 
 def finite(emb: torch.Tensor, what: str, where: str) -> None:
+    """No NaN or Inf in ``emb``."""
     if not torch.isfinite(emb).all():
         bad = int((~torch.isfinite(emb)).sum())
         raise _fail(where, f"{what} hold NaN or Inf ({bad} of {emb.numel()} values)")
 
 
 def within_clip(stamps: torch.Tensor, length_ms: float, where: str) -> None:
+    """Every timestamp is finite and within ``0..length_ms``."""
     s = stamps.double()
     if not torch.isfinite(s).all():
         raise _fail(where, "timestamps hold NaN or Inf")
@@ -84,6 +87,7 @@ def hop_of(row: np.ndarray) -> float:
 
 
 def evenly_spaced(stamps: torch.Tensor, where: str) -> None:
+    """Timestamps of each sound increase with spacings that differ by less than :data:`JITTER_MS`."""
     for row in stamps.double().cpu().numpy():
         if row.size < 2:
             continue
@@ -115,6 +119,7 @@ def frame_centres(stamps: torch.Tensor, length_ms: float, where: str) -> None:
 
 
 def scene_shapes(embedder: Embedder, audio: torch.Tensor, emb: Any, where: str) -> None:
+    """Scene outputs are a float32 tensor ``(n, scene_embedding_size)``."""
     n, d = audio.shape[0], embedder.scene_embedding_size
     if not isinstance(emb, torch.Tensor):
         raise _fail(where, f"scene embeddings must be a tensor, got {type(emb).__name__}")
