@@ -27,7 +27,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from hearbench.events import Event
-from hearbench.metrics.events import EVENT_METRICS
+from hearbench.metrics import EVENT_METRICS
 from hearbench.postprocess import PostProcessing, apply_postprocessing, postprocessing_grid
 
 SED_EVAL_PARAMS: dict[str, tuple[str, dict[str, Any]]] = {

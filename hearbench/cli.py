@@ -102,6 +102,13 @@ def list_cmd(what: str) -> None:
     show_default=True,
     help="Length of the drift-check clip.",
 )
+@click.option(
+    "--check",
+    "checks",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this check (repeatable; e.g. check_finite). Default: every check.",
+)
 @friendly
 def check(
     embedder: str,
@@ -109,11 +116,18 @@ def check(
     options: Sequence[str],
     random_weights: bool,
     long_seconds: float,
+    checks: Sequence[str],
 ) -> None:
-    """Check that EMBEDDER honours the embedder contract (HEAR validator rules and more)."""
-    from hearbench.testing import check_embedder
+    """Check that EMBEDDER honours the embedder contract (HEAR validator rules and more).
 
-    report = check_embedder(_create(embedder, weights, options, random_weights), long_seconds=long_seconds)
+    Every check runs; each failed one is printed by name with its reason, and the exit code is 1.
+    """
+    from hearbench.testing import check_embedder, select_checks
+
+    selected = select_checks(checks or None)
+    report = check_embedder(
+        _create(embedder, weights, options, random_weights), selected, long_seconds=long_seconds
+    )
     click.echo(report.format())
     if not report.passed:
         sys.exit(1)

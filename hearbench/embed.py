@@ -17,6 +17,7 @@ from hearbench.api import Embedder, HearbenchError
 from hearbench.audio import fit_length, read_audio, resample
 from hearbench.cache import EmbeddingCache, SplitEmbeddings
 from hearbench.tasks.format import Task
+from hearbench.testing.rules import validate_scene_outputs, validate_timestamp_outputs
 
 log = logging.getLogger(__name__)
 
@@ -70,38 +71,6 @@ def _batches(files: Sequence[str], clips: dict[str, np.ndarray], batch_size: int
             yield group[i : i + per_batch]
 
 
-def check_timestamp_output(
-    embedder: Embedder, emb: torch.Tensor, stamps: torch.Tensor, n: int, where: str
-) -> None:
-    """Raise a one-line error when timestamp outputs break the contract."""
-    d = embedder.timestamp_embedding_size
-    if emb.ndim != 3 or emb.shape[0] != n or emb.shape[2] != d:
-        raise HearbenchError(
-            f"{embedder.name}: {where}: embeddings {tuple(emb.shape)}, expected ({n}, T, {d})"
-        )
-    if stamps.shape != emb.shape[:2]:
-        raise HearbenchError(
-            f"{embedder.name}: {where}: timestamps {tuple(stamps.shape)} do not match embeddings {tuple(emb.shape[:2])}"
-        )
-    if not torch.isfinite(emb).all():
-        raise HearbenchError(f"{embedder.name}: {where}: embeddings hold NaN or Inf")
-    if stamps.shape[1] > 2:
-        diffs = stamps[:, 1:] - stamps[:, :-1]
-        if (diffs <= 0).any() or (diffs.max() - diffs.min()) > 1.0:
-            raise HearbenchError(f"{embedder.name}: {where}: timestamps are not evenly spaced")
-
-
-def check_scene_output(embedder: Embedder, emb: torch.Tensor, n: int, where: str) -> None:
-    """Raise a one-line error when scene outputs break the contract."""
-    d = embedder.scene_embedding_size
-    if emb.ndim != 2 or tuple(emb.shape) != (n, d):
-        raise HearbenchError(
-            f"{embedder.name}: {where}: scene embeddings {tuple(emb.shape)}, expected ({n}, {d})"
-        )
-    if not torch.isfinite(emb).all():
-        raise HearbenchError(f"{embedder.name}: {where}: scene embeddings hold NaN or Inf")
-
-
 def embed_split(
     embedder: Embedder, task: Task, split: str, batch_size: int = 16, progress: bool = True
 ) -> SplitEmbeddings:
@@ -117,13 +86,13 @@ def embed_split(
             where = f"{task.name}/{split}/{group[0]}"
             if task.embedding_type == "scene":
                 emb = embedder.scene_embeddings(audio).float().cpu()
-                check_scene_output(embedder, emb, len(group), where)
+                validate_scene_outputs(embedder, audio, emb, f"{embedder.name}: {where}")
                 for name, row in zip(group, emb.numpy(), strict=True):
                     rows[name] = row
             else:
                 emb, stamps = embedder.timestamp_embeddings(audio)
                 emb, stamps = emb.float().cpu(), stamps.float().cpu()
-                check_timestamp_output(embedder, emb, stamps, len(group), where)
+                validate_timestamp_outputs(embedder, audio, emb, stamps, f"{embedder.name}: {where}")
                 for i, name in enumerate(group):
                     rows[name] = emb[i].numpy()
                     stamps_of[name] = stamps[i].numpy()

@@ -428,10 +428,6 @@ def _grid_points(
 def _resolve_metric(metric: Metric | str) -> Metric:
     if isinstance(metric, Metric):
         return metric
-    from hearbench.metrics.events import EVENT_METRICS
+    from hearbench.metrics import get_metric
 
-    if metric not in EVENT_METRICS:
-        raise ValueError(
-            f"metric {metric!r} is not an event metric; choose from {list(EVENT_METRICS)}"
-        )
-    return EVENT_METRICS[metric]
+    return get_metric(metric, "event")

@@ -22,9 +22,9 @@ from hearbench.events import (
     read_events,
     write_events,
 )
+from hearbench.metrics import EVENT_METRICS
 from hearbench.metrics.base import Metric
 from hearbench.metrics.events import (
-    EVENT_METRICS,
     event_based_counts,
     event_onset_50ms_fms,
     event_onset_200ms_fms,

@@ -7,7 +7,8 @@ import pytest
 from scipy import stats
 from sklearn.metrics import accuracy_score, average_precision_score, roc_auc_score
 
-from hearbench.metrics import SCENE_METRICS, get_metric
+from hearbench.api import HearbenchError
+from hearbench.metrics import EVENT_METRICS, METRICS, SCENE_METRICS, get_metric, metric_names
 from hearbench.metrics.scene import (
     aucroc,
     chroma_acc,
@@ -79,5 +80,43 @@ def test_undefined_auc_is_nan_like_heareval() -> None:
 def test_registry_and_direction() -> None:
     assert set(SCENE_METRICS) == {"top1_acc", "pitch_acc", "chroma_acc", "mAP", "aucroc", "d_prime"}
     assert all(m.higher_is_better for m in SCENE_METRICS.values())
-    with pytest.raises(Exception, match="unknown"):
+    with pytest.raises(HearbenchError, match="unknown"):
         get_metric("nope")
+
+
+def test_one_registry_for_every_metric() -> None:
+    from hearbench.tasks.format import ALL_METRICS
+
+    assert ALL_METRICS == metric_names() == tuple(METRICS)
+    assert metric_names() == (
+        "top1_acc",
+        "pitch_acc",
+        "chroma_acc",
+        "mAP",
+        "d_prime",
+        "aucroc",
+        "event_onset_200ms_fms",
+        "event_onset_50ms_fms",
+        "event_onset_offset_50ms_20perc_fms",
+        "segment_1s_er",
+    )
+    assert {**SCENE_METRICS, **EVENT_METRICS} == METRICS and not set(SCENE_METRICS) & set(EVENT_METRICS)
+    assert [n for n, m in METRICS.items() if not m.higher_is_better] == ["segment_1s_er"]
+    assert get_metric("segment_1s_er", "event").kind == "event"
+    with pytest.raises(HearbenchError, match="'top1_acc' is not of kind 'event'; choose from event_onset_200ms_fms"):
+        get_metric("top1_acc", "event")
+
+
+def test_per_item_scores_average_to_the_metric() -> None:
+    rng = np.random.default_rng(3)
+    itemwise = [n for n, m in METRICS.items() if m.per_item is not None]
+    assert itemwise == ["top1_acc", "pitch_acc", "chroma_acc"]
+    for seed in range(20):
+        preds = rng.random((30, 25))
+        targets = one_hot(list(rng.integers(0, 25, 30)), 25)
+        for name in itemwise:
+            metric = get_metric(name)
+            values = metric.item_scores(preds, targets)
+            assert values is not None and values.shape == (30,) and set(values) <= {0.0, 1.0}
+            assert values.mean() == metric(preds, targets), (seed, name)
+    assert get_metric("mAP").item_scores(preds, targets) is None

@@ -21,11 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching
 
 from hearbench.events import Event, EventLists, as_event_lists
-from hearbench.metrics.base import Metric
 
 _EPS = float(np.spacing(1))
 
@@ -190,15 +187,6 @@ def segment_1s_er(predictions: EventLists, references: EventLists) -> float:
     return segment_based_counts(predictions, references, time_resolution=1.0).error_rate
 
 
-EVENT_METRICS: dict[str, Metric] = {
-    "event_onset_200ms_fms": Metric("event_onset_200ms_fms", event_onset_200ms_fms, True),
-    "event_onset_50ms_fms": Metric("event_onset_50ms_fms", event_onset_50ms_fms, True),
-    "event_onset_offset_50ms_20perc_fms": Metric(
-        "event_onset_offset_50ms_20perc_fms", event_onset_offset_50ms_20perc_fms, True
-    ),
-    "segment_1s_er": Metric("segment_1s_er", segment_1s_er, False),
-}
-"""The HEAR event metrics by name."""
 
 
 def _files(preds: dict[str, list[Event]], refs: dict[str, list[Event]]) -> list[str]:
@@ -240,6 +228,9 @@ def _max_matching(hits: npt.NDArray[np.bool_]) -> int:
         return int(rows.size)
     if (sub.sum(axis=1) == 1).all():
         return int(cols.size)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_bipartite_matching
+
     matched = maximum_bipartite_matching(csr_matrix(sub), perm_type="column")
     return int((matched >= 0).sum())
 

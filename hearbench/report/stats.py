@@ -7,8 +7,9 @@ mean over folds of the metric on each fold, as in the result, and every resample
 structure: items are resampled within each fold, the metric is recomputed per fold with
 :func:`hearbench.metrics.get_metric`, and the fold values are averaged.
 
-For metrics that are a mean of per-item values (``top1_acc``, ``pitch_acc``, ``chroma_acc``)
-the resamples are computed with array operations; other metrics are recomputed per resample.
+For metrics that are a mean of per-item values (those with ``per_item`` scores in the metric
+registry: ``top1_acc``, ``pitch_acc``, ``chroma_acc``) the resamples are computed with array
+operations; other metrics are recomputed per resample.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from hearbench.report.tables import CellStats, RowKey, row_key, task_key
 from hearbench.results import Result, predictions_path, read_predictions, result_path
 
 logger = logging.getLogger(__name__)
-
-ITEMWISE_METRICS = frozenset({"top1_acc", "pitch_acc", "chroma_acc"})
-"""Metrics equal to the mean over items of the metric on each single item."""
 
 _CHUNK_ELEMENTS = 4_000_000
 
@@ -150,18 +148,9 @@ def _folds(predictions: Mapping[str, Any]) -> list[_Fold]:
 
 def _itemwise(fold: _Fold, metric: str) -> npt.NDArray[np.float64] | None:
     """Per-item metric values of a fold when the metric is their mean, else ``None``."""
-    if metric not in ITEMWISE_METRICS or fold.kind != "scene":
+    if fold.kind != "scene":
         return None
-    fn = get_metric(metric)
-    values = np.array(
-        [fn(*fold.subset(np.array([i], dtype=np.intp))) for i in range(len(fold.files))],
-        dtype=np.float64,
-    )
-    whole = fn(*fold.subset(np.arange(len(fold.files), dtype=np.intp)))
-    if not math.isclose(float(values.mean()), whole, rel_tol=1e-12, abs_tol=1e-12):
-        logger.debug("%s is not a mean of per-item values here; resampling in full", metric)
-        return None
-    return values
+    return get_metric(metric).item_scores(*fold.subset(np.arange(len(fold.files), dtype=np.intp)))
 
 
 def _chunks(n_resamples: int, n_items: int) -> list[int]:

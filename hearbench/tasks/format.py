@@ -22,22 +22,12 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.audio import fit_length, resample, write_wav
+from hearbench.metrics import metric_names
 
 EMBEDDING_TYPES = ("scene", "event")
 PREDICTION_TYPES = ("multiclass", "multilabel")
 SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
-ALL_METRICS = (
-    "top1_acc",
-    "pitch_acc",
-    "chroma_acc",
-    "mAP",
-    "d_prime",
-    "aucroc",
-    "event_onset_200ms_fms",
-    "event_onset_50ms_fms",
-    "event_onset_offset_50ms_20perc_fms",
-    "segment_1s_er",
-)
+ALL_METRICS = metric_names()
 
 
 @dataclass(frozen=True)
