@@ -13,7 +13,7 @@ from helpers import fsdd_task
 
 import hearbench
 from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local
-from hearbench.results import read_results, read_predictions
+from hearbench.results import read_predictions, read_results
 
 PROBES: dict[str, dict[str, Any]] = {
     "linear": {"l2": [1e-3, 1e-1]},

@@ -10,7 +10,7 @@ import pytest
 from hearbench import create_embedder
 from hearbench.cache import EmbeddingCache
 from hearbench.metrics.scene import top1_acc
-from hearbench.results import read_results, read_predictions, result_path
+from hearbench.results import read_predictions, read_results, result_path
 from hearbench.runner import embedder_id, evaluate
 from hearbench.tasks.format import load_task
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from hearbench.cli import main
 from hearbench.metrics import get_metric
-from hearbench.results import read_results, read_predictions, result_path
+from hearbench.results import read_predictions, read_results, result_path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
