@@ -276,7 +276,9 @@ def run(
 ) -> None:
     """Evaluate embedders on tasks with probes; write one result per (embedder, task, probe)."""
     from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local, summarise
+    from hearbench.probes import split_probe_options
 
+    split_probe_options(probes, parse_options(probe_options))
     paths = list(task_paths)
     if suite is not None:
         from hearbench.tasks.cards import find_suite_tasks

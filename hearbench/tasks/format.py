@@ -8,6 +8,7 @@ A task directory holds ``task_metadata.json``, ``labelvocabulary.csv`` (``idx,la
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.audio import fit_length, resample, write_wav
+from hearbench.tasks.manifest import digest_of, verified_audio, write_manifest
 
 EMBEDDING_TYPES = ("scene", "event")
 PREDICTION_TYPES = ("multiclass", "multilabel")
@@ -119,8 +121,8 @@ class Task:
             splits.append(FoldSplit(i, train, (folds[valid],), (folds[i],)))
         return splits
 
-    def checksum(self) -> str:
-        """SHA-256 over metadata, vocabulary and split files (identifies the task's content)."""
+    def metadata_checksum(self) -> str:
+        """SHA-256 over metadata, vocabulary and split files."""
         digest = hashlib.sha256()
         for name in ["task_metadata.json", "labelvocabulary.csv"] + [
             f"{s}.json" for s in self.split_names
@@ -128,6 +130,33 @@ class Task:
             digest.update(name.encode())
             digest.update((self.path / name).read_bytes())
         return digest.hexdigest()
+
+    def audio_files(self, split: str | None = None) -> list[str]:
+        """Relative paths of the audio the task reads, at every sample rate (of one split)."""
+        splits = self.split_names if split is None else (split,)
+        return [
+            f"{rate}/{s}/{name}" for rate in self.sample_rates for s in splits for name in self.files(s)
+        ]
+
+    @functools.cached_property
+    def _audio_hashes(self) -> dict[str, str]:
+        return verified_audio(self.path, self.audio_files())
+
+    def audio_checksum(self, split: str | None = None) -> str:
+        """SHA-256 over the relative path and content hash of every audio file (of one split),
+        verified against the task's audio manifest (:mod:`hearbench.tasks.manifest`).
+
+        Raises:
+            HearbenchError: naming a file that changed since its manifest was recorded.
+        """
+        hashes = self._audio_hashes
+        return digest_of({rel: hashes[rel] for rel in self.audio_files(split)})
+
+    def checksum(self) -> str:
+        """SHA-256 identifying the task's content: metadata, vocabulary, splits and every
+        audio file (:meth:`metadata_checksum`, :meth:`audio_checksum`)."""
+        both = f"{self.metadata_checksum()}:{self.audio_checksum()}"
+        return hashlib.sha256(both.encode()).hexdigest()
 
 
 def _fail(path: Path, message: str) -> HearbenchError:
@@ -321,6 +350,10 @@ class TaskItem:
     target: Any
 
 
+def _empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
 def write_task(
     out: str | Path,
     metadata: Mapping[str, Any],
@@ -340,11 +373,13 @@ def write_task(
         labels: Label vocabulary in index order.
         items: Clips; audio is resampled to each of ``sample_rates`` with soxr.
         sample_rates: Sample-rate folders to write.
-        overwrite: Replace an existing directory.
+        overwrite: Replace an existing directory (an existing empty folder is always used).
+
+    The task gets an ``audio_manifest.json`` recording every audio file's size and sha256.
     """
     target = Path(out)
-    if target.exists() and not overwrite:
-        raise _fail(target, "already exists (pass overwrite=True to replace it)")
+    if target.exists() and not overwrite and not _empty_dir(target):
+        raise _fail(target, "already exists (use --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
     meta_path = target / "task_metadata.json"
     splits = split_names_for(metadata, meta_path)
@@ -375,6 +410,10 @@ def write_task(
         for split, data in targets.items():
             ordered = {k: data[k] for k in sorted(data)}
             (tmp / f"{split}.json").write_text(json.dumps(ordered, indent=1, sort_keys=True))
+        write_manifest(
+            tmp,
+            (f"{rate}/{s}/{name}" for rate in sample_rates for s in splits for name in targets[s]),
+        )
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)
