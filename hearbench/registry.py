@@ -232,7 +232,11 @@ def create_embedder(
     elif sha is None and official is not None and config.pretrained:
         sha = official
     embedder.config = dataclasses.replace(
-        config, weights_sha256=sha, precision=precision, identity_name=identity
+        config,
+        weights_sha256=sha,
+        pretrained=config.pretrained and pretrained,
+        precision=precision,
+        identity_name=identity,
     )
     embedder.user_options = dict(options)
     return embedder

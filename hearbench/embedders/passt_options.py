@@ -94,6 +94,7 @@ _KINDS: dict[str, str] = {
     "chunk_context_ms": "float",
 }
 _DEFAULTS = PasstSettings()
+_MODE_DEPENDENT = ("scene_hop_ms", "window_ms", "levels", "mel", "layers", "chunk_context_ms")
 
 OPTIONS = OptionSet(
     "passt",
@@ -101,7 +102,7 @@ OPTIONS = OptionSet(
         Option(
             name,
             _KINDS.get(name, "int"),
-            getattr(_DEFAULTS, name) if name not in ("layers", "chunk_context_ms") else None,
+            None if name in _MODE_DEPENDENT else getattr(_DEFAULTS, name),
             text,
             minimum=None if _KINDS.get(name, "int") in ("any", "str") else 0,
             exclusive=True,
@@ -110,9 +111,10 @@ OPTIONS = OptionSet(
         for name, text in OPTION_HELP.items()
     ),
 )
-"""The declared PaSST options. Defaults that depend on ``mode`` are given as ``None``
-(decided by :func:`parse_options`): ``window_ms``, ``levels``, ``mel`` and ``scene_hop_ms``
-apply to window mode, ``chunk_context_ms`` to token mode."""
+"""The declared PaSST options. Defaults that depend on ``mode`` are given as ``None`` and
+decided by :func:`parse_options` (their help says the value): ``window_ms``, ``levels``,
+``mel`` and ``scene_hop_ms`` apply to window mode, ``chunk_context_ms`` to token mode, and the
+default ``layers`` depend on the mode and the levels."""
 
 _INT_OPTIONS = (
     "embed_dim",
