@@ -443,4 +443,5 @@ def test_failing_job_does_not_stop_the_grid(task_copy: Path, scene_task: Path, t
     assert (out / "baseline" / "digits" / "knn.json").is_file()
     assert not (out / "baseline" / "digits-broken").exists()
     assert_cache_clean(cache)
-    assert len(EmbeddingCache(cache).entries()) == 5
+    # the damaged task fails its audio manifest before embedding anything: the good task's 3 splits
+    assert len(EmbeddingCache(cache).entries()) == 3

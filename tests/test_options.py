@@ -116,7 +116,7 @@ def test_one_ms_to_samples_helper_rounds_or_refuses() -> None:
     assert ms_to_samples(10.0, 32000) == 320
     assert ms_to_samples(0.02, 32000) == 1
     assert ms_to_samples(10.01, 32000) == 320
-    with pytest.raises(HearbenchError, match="option 'hop_ms': 10.01 ms is not a whole"):
+    with pytest.raises(HearbenchError, match=r"option 'hop_ms': 10\.01 ms is not a whole"):
         ms_to_samples(10.01, 32000, name="hop_ms")
 
 
