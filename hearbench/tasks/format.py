@@ -24,23 +24,14 @@ import numpy as np
 from hearbench.api import HearbenchError
 from hearbench.audio import fit_length, resample, write_wav
 from hearbench.tasks.manifest import digest_of, verified_audio, write_manifest
+from hearbench.tasks.metadata import ALL_METRICS as ALL_METRICS
+from hearbench.tasks.metadata import EMBEDDING_TYPES as EMBEDDING_TYPES
+from hearbench.tasks.metadata import PREDICTION_TYPES as PREDICTION_TYPES
+from hearbench.tasks.metadata import SPLIT_MODES as SPLIT_MODES
+from hearbench.tasks.metadata import check_metadata
+from hearbench.tasks.metadata import field as meta_field
 
-EMBEDDING_TYPES = ("scene", "event")
-PREDICTION_TYPES = ("multiclass", "multilabel")
-SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
-ALL_METRICS = (
-    "top1_acc",
-    "pitch_acc",
-    "chroma_acc",
-    "mAP",
-    "d_prime",
-    "aucroc",
-    "event_onset_200ms_fms",
-    "event_onset_50ms_fms",
-    "event_onset_offset_50ms_20perc_fms",
-    "segment_1s_er",
-)
-
+__all__ = ["ALL_METRICS", "EMBEDDING_TYPES", "PREDICTION_TYPES", "SPLIT_MODES"]
 
 @dataclass(frozen=True)
 class FoldSplit:
@@ -173,20 +164,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _field(meta: Mapping[str, Any], key: str, path: Path, kind: type | tuple[type, ...]) -> Any:
-    if key not in meta:
-        raise _fail(path, f"field {key!r} is missing")
-    value = meta[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise _fail(path, f"field {key!r} must be {names}, got {value!r}")
-    return value
-
-
-def _choice(meta: Mapping[str, Any], key: str, path: Path, allowed: Sequence[str]) -> str:
-    value = _field(meta, key, path, str)
-    if value not in allowed:
-        raise _fail(path, f"field {key!r} must be one of {', '.join(allowed)}, got {value!r}")
-    return str(value)
+    return meta_field(meta, key, str(path), kind)
 
 
 def read_labels(path: Path) -> tuple[str, ...]:
@@ -284,20 +262,9 @@ def load_task(path: str | Path, check_audio: bool = True) -> Task:
         raise _fail(meta_path, "expected a JSON object")
     name = _field(meta, "task_name", meta_path, str)
     version = str(_field(meta, "version", meta_path, (str, int, float)))
-    embedding_type = _choice(meta, "embedding_type", meta_path, EMBEDDING_TYPES)
-    prediction_type = _choice(meta, "prediction_type", meta_path, PREDICTION_TYPES)
-    split_mode = _choice(meta, "split_mode", meta_path, SPLIT_MODES)
-    evaluation = _field(meta, "evaluation", meta_path, list)
-    if not evaluation or any(m not in ALL_METRICS for m in evaluation):
-        raise _fail(
-            meta_path, f"field 'evaluation' must list metrics from {', '.join(ALL_METRICS)}"
-        )
-    duration = meta.get("sample_duration")
-    if duration is not None and (not isinstance(duration, int | float) or duration <= 0):
-        raise _fail(
-            meta_path,
-            f"field 'sample_duration' must be a positive number or null, got {duration!r}",
-        )
+    fields = check_metadata(meta, str(meta_path))
+    embedding_type, prediction_type = fields.embedding_type, fields.prediction_type
+    split_mode, evaluation, duration = fields.split_mode, fields.evaluation, fields.sample_duration
     labels = read_labels(root / "labelvocabulary.csv")
     splits = split_names_for(meta, meta_path)
     label_set = set(labels)
