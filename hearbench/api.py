@@ -205,9 +205,10 @@ class Embedder(abc.ABC):
     """
 
     sample_rate: int
-    #: Options the user set on top of the preset (set by ``create_embedder``); informative
-    #: only, the identity is the configuration's (:meth:`EmbedderConfig.digest`).
-    user_options: Mapping[str, Any] = {}
+    #: Options the user set on top of the preset (set by ``create_embedder``; ``None`` for an
+    #: embedder constructed directly). Informative only: the identity is the configuration's
+    #: (:meth:`EmbedderConfig.digest`).
+    user_options: Mapping[str, Any] | None = None
 
     def __init__(self, config: EmbedderConfig) -> None:
         self.config = config

@@ -32,7 +32,8 @@ def embedder_id(embedder: Embedder) -> str:
     a preset's name when it is that preset as it ships, else ``<name>-<digest>``."""
     from hearbench.registry import configuration_id
 
-    return configuration_id(embedder.config, options_given=bool(embedder.user_options))
+    options = embedder.user_options
+    return configuration_id(embedder.config, options_given=options is None or bool(options))
 
 
 def probe_grid(

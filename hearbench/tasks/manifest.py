@@ -185,3 +185,17 @@ def digest_of(hashes: Mapping[str, str]) -> str:
         digest.update(b"\0")
         digest.update(hashes[rel].encode())
     return digest.hexdigest()
+
+
+def merge_manifest(source: Path, target: Path) -> None:
+    """After audio of task folder ``source`` was moved into ``target``: make ``target``'s
+    manifest cover it (the union of both), or remove ``target``'s manifest when ``source`` had
+    none (the record computed on first use then covers every file)."""
+    theirs, ours = source / MANIFEST, target / MANIFEST
+    if not ours.is_file():
+        return
+    if not theirs.is_file():
+        ours.unlink()
+        return
+    files = {rel: r.to_json() for rel, r in {**_read(ours), **_read(theirs)}.items()}
+    ours.write_text(json.dumps({"format": FORMAT, "files": dict(sorted(files.items()))}, indent=1, sort_keys=True))
