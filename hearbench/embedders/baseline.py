@@ -36,7 +36,8 @@ OPTIONS = OptionSet(
         Option("n_mels", "int", 64, "mel bins", minimum=1),
         Option("dim", "int", 512, "width of the random projection", minimum=1),
         Option("seed", "int", 0, "seed of the projection matrix"),
-        Option("layers", "any", "proj", "any of mel_mean, mel_std, proj (the one layers rule)"),
+        Option("layers", "any", "proj", "any of mel_mean, mel_std, proj (the one layers rule)",
+               expected="an int, layer indices or names"),
     ),
 )
 DEFAULTS: dict[str, Any] = OPTIONS.defaults()

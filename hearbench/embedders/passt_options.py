@@ -94,6 +94,12 @@ _KINDS: dict[str, str] = {
     "chunk_context_ms": "float",
 }
 _DEFAULTS = PasstSettings()
+_EXPECTED = {
+    "hop_ms": "a float > 0 or 'native'",
+    "levels": "window lengths in ms",
+    "mel": "true, false or a length in ms",
+    "layers": "an int, layer indices or names",
+}
 _MODE_DEPENDENT = ("scene_hop_ms", "window_ms", "levels", "mel", "layers", "chunk_context_ms")
 
 OPTIONS = OptionSet(
@@ -107,6 +113,8 @@ OPTIONS = OptionSet(
             minimum=None if _KINDS.get(name, "int") in ("any", "str") else 0,
             exclusive=True,
             nullable=True,
+            expected=_EXPECTED.get(name),
+            choices=(WINDOW, TOKENS) if name == "mode" else None,
         )
         for name, text in OPTION_HELP.items()
     ),
