@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import inspect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -219,6 +220,7 @@ def create_embedder(
         family = load_target(card.family)
         declared = declared_options(family) or OptionSet(card.name, ())
         merged = declared.resolve({**card.options, **family_opts}, card.name)
+        _check_constructor(card, family)
         made = family(card=card, options=merged, weights=weights, pretrained=pretrained)
         if not isinstance(made, Embedder):
             raise HearbenchError(f"embedder {name!r}: family {card.family} did not return an Embedder")
@@ -240,6 +242,21 @@ def create_embedder(
     )
     embedder.user_options = dict(options)
     return embedder
+
+
+def _check_constructor(card: EmbedderCard, family: Any) -> None:
+    """A one-line error when ``family`` cannot be called as the constructor contract says."""
+    try:
+        signature = inspect.signature(family)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(card=card, options={}, weights=None, pretrained=True)
+    except TypeError as exc:
+        raise HearbenchError(
+            f"embedder {card.name!r}: family {card.family} must take "
+            f"(*, card, options, weights, pretrained) ({exc}); see 'Plugin authors' in the README"
+        ) from exc
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from hearbench.api import EmbedderConfig, HearbenchError
+from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo
 from hearbench.cache import EmbeddingCache
 from hearbench.embed import embed_task
 from hearbench.registry import (
@@ -206,3 +206,32 @@ def test_the_framework_hashes_any_weights_file_whatever_the_family_records(tmp_p
 
     assert made.config.weights_sha256 == sha256_file(path)
     assert os.path.getsize(path) > 0
+
+
+class ConfigOnly(Embedder):
+    """A family written to a wrong constructor signature."""
+
+    sample_rate = SR
+
+    def __init__(self, config: EmbedderConfig) -> None:
+        super().__init__(config)
+
+    def layer_info(self) -> tuple[LayerInfo, ...]:
+        return (LayerInfo(0, "out", 1, 10.0),)
+
+    def timestamp_embeddings(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def scene_embeddings(self, audio: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def test_a_family_off_the_constructor_contract_gets_one_line() -> None:
+    register_card(EmbedderCard("config_only", f"{__name__}:ConfigOnly"))
+    with pytest.raises(HearbenchError) as exc:
+        create_embedder("config_only")
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"embedder 'config_only': family {__name__}:ConfigOnly must take (*, card, options, weights, pretrained)"
+    )
