@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean example
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ pytest: $(VENV)/.installed-test
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+# The worked plugin package (examples/): installed, listed, checked and run end to end.
+example: $(VENV)/.installed-test
+	$(PIP) install -q --no-deps -e examples/hearbench-example-plugin
+	HEARBENCH_EXAMPLE_REQUIRED=1 $(BIN)/pytest -q tests/test_example_plugin.py
 
 # The performance benchmarks on the reference weights and the local tasks (see README, Performance).
 BENCH_LEVEL ?= default

@@ -120,6 +120,10 @@ class EmbedderConfig:
         precision: Autocast precision of embedding (:data:`PRECISIONS`); ``float32`` (no
             autocast) is the default and is left out of :meth:`to_dict`, so float32
             configurations keep their digests.
+        identity_name: The name :meth:`digest` identifies the configuration by, set by the
+            registry: the first preset of the same family and official checkpoint
+            (:func:`hearbench.registry.identity_name`), so that presets which differ only in
+            options share a digest when their options agree. ``None`` means ``name``.
     """
 
     name: str
@@ -127,6 +131,7 @@ class EmbedderConfig:
     weights_sha256: str | None = None
     pretrained: bool = True
     precision: str = "float32"
+    identity_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able copy with sorted options."""
@@ -140,9 +145,15 @@ class EmbedderConfig:
             data["precision"] = self.precision
         return data
 
+    def identity(self) -> dict[str, Any]:
+        """What identifies the configuration: :meth:`to_dict` with ``name`` replaced by
+        :attr:`identity_name` (family lineage, every option in effect, weights sha256,
+        pretrained flag, precision)."""
+        return {**self.to_dict(), "name": self.identity_name or self.name}
+
     def digest(self) -> str:
-        """A short stable hash of :meth:`to_dict`."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A short stable hash of :meth:`identity` (keys the embedding cache and results ids)."""
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -179,14 +190,25 @@ def check_precision(precision: str) -> str:
 class Embedder(abc.ABC):
     """Base class of every embedder.
 
-    Subclasses set ``sample_rate`` and implement :meth:`layer_info`,
+    Subclasses set ``sample_rate``, declare their options as ``OPTIONS`` (an
+    :class:`~hearbench.options.OptionSet`) and implement :meth:`layer_info`,
     :meth:`timestamp_embeddings` and :meth:`scene_embeddings`. Audio is a float32 tensor
     ``(n_sounds, n_samples)`` in [-1, 1] at ``sample_rate``.
+
+    The constructor contract (the same for built-in families and plugins): the registry calls
+    ``Family(card=card, options=options, weights=weights, pretrained=pretrained)``, where
+    ``options`` are already validated and completed with defaults by ``OPTIONS``, ``weights``
+    is a local file or ``None`` and ``pretrained=False`` asks for random weights. The
+    constructor builds the model and calls
+    ``super().__init__(EmbedderConfig(name=card.name, options=<every option in effect>))``;
+    the registry records the weights file's sha256, the precision and the identity.
     """
 
     sample_rate: int
-    #: Options the user set on top of the preset (set by ``create_embedder``).
-    user_options: Mapping[str, Any] = {}
+    #: Options the user set on top of the preset (set by ``create_embedder``; ``None`` for an
+    #: embedder constructed directly). Informative only: the identity is the configuration's
+    #: (:meth:`EmbedderConfig.digest`).
+    user_options: Mapping[str, Any] | None = None
 
     def __init__(self, config: EmbedderConfig) -> None:
         self.config = config

@@ -40,7 +40,7 @@ def embedder_options(fn: F) -> F:
         "options",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Embedder option, repeatable.",
+        help="Embedder option, repeatable (see 'hearbench list families').",
     )(fn)
     fn = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Local weights file.")(
         fn
@@ -64,20 +64,37 @@ def main(verbose: int) -> None:
 
 
 @main.command("list")
-@click.argument("what", type=click.Choice(["embedders", "tasks", "probes", "suites"]), default="embedders")
+@click.argument(
+    "what", type=click.Choice(["embedders", "families", "tasks", "probes", "suites"]), default="embedders"
+)
 @friendly
 def list_cmd(what: str) -> None:
-    """List registered embedders, task cards, suites or probes."""
+    """List registered embedders, embedder families and their options, task cards, suites or
+    probes and their options."""
     if what == "embedders":
         from hearbench.registry import all_cards
 
         for name, embedder_card in sorted(all_cards().items()):
             click.echo(f"{name:32s} {embedder_card.description}")
+    elif what == "families":
+        from hearbench.registry import all_cards, family_options
+
+        seen: set[str] = set()
+        for embedder_card in sorted(all_cards().values(), key=lambda c: c.name):
+            declared = family_options(embedder_card)
+            if embedder_card.family in seen:
+                continue
+            seen.add(embedder_card.family)
+            click.echo(f"{embedder_card.family} (e.g. {embedder_card.name})")
+            for line in declared.describe():
+                click.echo(f"  {line}")
     elif what == "probes":
-        from hearbench.probes import PROBES
+        from hearbench.probes import PROBES, probe_options
 
         for name in PROBES:
             click.echo(name)
+            for line in probe_options(name).describe():
+                click.echo(f"  {line}")
     else:
         from hearbench.tasks import cards
 
@@ -147,7 +164,7 @@ def tasks() -> None:
 )
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Task directory to write.")
 @click.option("--sample-rate", "sample_rates", type=int, multiple=True, default=(16000,), show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace an existing task directory.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing task directory (an empty one is always used).")
 @friendly
 def tasks_build(
     name: str, source: str | None, out: str, sample_rates: Sequence[int], overwrite: bool
@@ -253,7 +270,7 @@ def embed(
     "probe_options",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Probe grid override.",
+    help="Probe option, repeatable (see 'hearbench list probes').",
 )
 @click.option(
     "--sweep",
@@ -290,7 +307,9 @@ def run(
 ) -> None:
     """Evaluate embedders on tasks with probes; write one result per (embedder, task, probe)."""
     from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local, summarise
+    from hearbench.probes import split_probe_options
 
+    split_probe_options(probes, parse_options(probe_options))
     paths = list(task_paths)
     if suite is not None:
         from hearbench.tasks.cards import find_suite_tasks
@@ -395,13 +414,34 @@ def complexity(
     seconds: float,
     as_json: bool,
 ) -> None:
-    """Parameters, MACs per second of audio, latency and memory of EMBEDDER as configured."""
+    """Parameters, MACs per second of audio, latency and memory of EMBEDDER as configured.
+
+    Counts need no trained weights: when the checkpoint is not on disk the figures are taken on
+    random weights (parameters and MACs are those of the architecture), and the output says so.
+    """
     from hearbench.complexity import format_complexity, measure_complexity
 
-    figures = measure_complexity(_create(embedder, weights, options, random_weights), seconds=seconds)
-    click.echo(
-        json.dumps(figures.to_dict(), indent=2, sort_keys=True) if as_json else format_complexity(figures)
-    )
+    note = None
+    try:
+        model = _create(embedder, weights, options, random_weights)
+    except HearbenchError as exc:
+        if weights is not None or random_weights:
+            raise
+        try:
+            model = _create(embedder, None, options, True)
+        except HearbenchError:
+            raise exc from None
+        note = f"weights not available ({exc}); architecture-only counts, latency on random weights"
+    figures = measure_complexity(model, seconds=seconds)
+    if as_json:
+        data = figures.to_dict()
+        if note is not None:
+            data["note"] = note
+        click.echo(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        click.echo(format_complexity(figures))
+        if note is not None:
+            click.echo(f"note: {note}")
 
 
 @main.command()

@@ -48,11 +48,12 @@ def load_clip(task: Task, split: str, filename: str, sample_rate: int) -> np.nda
 def cache_key(embedder: Embedder, task: Task, split: str) -> dict[str, Any]:
     """Everything that changes a split's embeddings."""
     return {
-        "embedder": embedder.config.to_dict(),
+        "embedder": embedder.config.identity(),
         "embedder_digest": embedder.config.digest(),
         "task": task.name,
         "task_version": task.version,
-        "task_checksum": task.checksum(),
+        "task_checksum": task.metadata_checksum(),
+        "audio_checksum": task.audio_checksum(split),
         "split": split,
         "sample_rate": embedder.sample_rate,
         "embedding_type": task.embedding_type,

@@ -86,12 +86,24 @@ def is_same_run(existing: Any, task_checksum: str, settings: RunSettings) -> boo
     recomputed, and the new result replaces it at the same path.
     """
     # the stored options come from JSON; put the wanted ones through it too before comparing
-    wanted = json.loads(json.dumps(dict(settings.probe_options), default=str))
+    from hearbench.probes import split_probe_options
+
+    name = str(existing.probe.get("name"))
+    taken = split_probe_options([name], _taken(name, settings.probe_options))[name]
+    wanted = json.loads(json.dumps(taken, default=str))
     return bool(
         existing.task.get("checksum") == task_checksum
         and existing.provenance.get("seed") == settings.seed
         and existing.probe.get("options", {}) == wanted
     )
+
+
+def _taken(probe: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of a run that probe ``probe`` declares (the ones that take effect on it)."""
+    from hearbench.probes import probe_options
+
+    names = probe_options(probe).names
+    return {k: v for k, v in options.items() if k in names}
 
 
 def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome:
@@ -118,7 +130,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
             cache=EmbeddingCache(settings.cache_dir) if settings.cache_dir else None,
             out_dir=settings.out_dir,
             seed=settings.seed,
-            probe_options=settings.probe_options,
+            probe_options=_taken(job.probe, settings.probe_options),
             complexity=complexity,
             progress=settings.progress,
         )

@@ -14,7 +14,7 @@ from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache
 from hearbench.embed import embed_task
 from hearbench.metrics import get_metric
-from hearbench.probes import get_probe
+from hearbench.probes import get_probe, resolve_probe_options
 from hearbench.protocol import FoldOutcome, search_and_train
 from hearbench.provenance import provenance
 from hearbench.results import Result, Score, write_result
@@ -28,21 +28,12 @@ TASK_SPECIFIC_MLP_GRID: dict[str, dict[str, Any]] = {
 
 
 def embedder_id(embedder: Embedder) -> str:
-    """Registered name; with ``-<digest>`` when options, weights or pretraining differ from the preset.
+    """The results id of the embedder's configuration (:func:`hearbench.registry.configuration_id`):
+    a preset's name when it is that preset as it ships, else ``<name>-<digest>``."""
+    from hearbench.registry import configuration_id
 
-    The digest is the configuration's (every option in effect, the weights' sha256, the
-    pretrained flag and the precision), so variants of one preset never share a results folder
-    and two spellings of one configuration (``layers=block3`` given or implied) share one.
-    """
-    from hearbench.registry import all_cards
-
-    base = embedder.name.replace(":", "_").replace("/", "_")
-    card = all_cards().get(embedder.name)
-    official = card.checkpoint.sha256 if card is not None and card.checkpoint is not None else None
-    sha = embedder.config.weights_sha256
-    if not embedder.user_options and embedder.config.pretrained and sha in (None, official):
-        return base
-    return f"{base}-{embedder.config.digest()[:8]}"
+    options = embedder.user_options
+    return configuration_id(embedder.config, options_given=options is None or bool(options))
 
 
 def probe_grid(
@@ -50,7 +41,7 @@ def probe_grid(
 ) -> list[dict[str, Any]]:
     """The hyperparameter points the protocol searches for ``probe_name`` on ``task``."""
     probe_cls = get_probe(probe_name)
-    protocol = dict(probe_options)
+    protocol = resolve_probe_options(probe_name, probe_options)
     if probe_name == "mlp":
         protocol = {**TASK_SPECIFIC_MLP_GRID.get(task.name, {}), **protocol}
         protocol.update(task.evaluation_params.get("task_specific_param_grid", {}))
@@ -110,6 +101,7 @@ def evaluate(
     probe_cls = get_probe(probe)
     if probe == "sequence" and task.embedding_type != "event":
         raise HearbenchError(f"probe 'sequence' needs an event task; {task.name} is a scene task")
+    probe_options = resolve_probe_options(probe, probe_options or {})
     cache = cache or EmbeddingCache()
     embeddings, report = embed_task(embedder, task, cache, progress=progress)
     start = time.perf_counter()
@@ -139,7 +131,7 @@ def evaluate(
         probe={
             "name": probe,
             "params": {**chosen, "seed": seed},
-            "options": dict(sorted((probe_options or {}).items())),
+            "options": probe_options,
         },
         primary_metric=task.primary_metric,
         scores={m: Score.from_folds(v) for m, v in per_fold.items()},

@@ -28,6 +28,7 @@ from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo
 from hearbench.audio import read_audio
 from hearbench.cache import MANIFEST, EmbeddingCache
 from hearbench.cli import main
+from hearbench.options import Option, OptionSet
 from hearbench.registry import EmbedderCard, register_card
 from hearbench.tasks.format import TaskItem, load_task, write_task
 from hearbench.weights import Checkpoint, download, load_state_dict, load_strict, resolve_weights
@@ -178,6 +179,8 @@ def test_bad_audio(kind: str, task_copy: Path, tmp_path: Path) -> None:
 
     victim = sorted((task_copy / "16000" / "train").iterdir())[0]
     write(victim)
+    # without its builder's manifest (as a HEAR archive) the damage reaches the audio reader
+    (task_copy / "audio_manifest.json").unlink()
     cache = tmp_path / "cache"
     cli_fails(
         ["embed", "--embedder", "baseline", "--task", str(task_copy), "--cache", str(cache)],
@@ -246,6 +249,7 @@ class FaultyEmbedder(Embedder):
     """An embedder that breaks the contract in the way its ``fault`` option names."""
 
     sample_rate = SR
+    OPTIONS = OptionSet("faulty", (Option("fault", "str", "none", "the contract rule to break"),))
 
     def __init__(
         self,
@@ -434,9 +438,10 @@ def test_failing_job_does_not_stop_the_grid(task_copy: Path, scene_task: Path, t
     lines = run.stdout.strip().splitlines()
     assert lines[-1] == "1 succeeded, 1 failed"
     [failed] = [line for line in lines if line.startswith("FAIL")]
-    assert "task × knn" in failed and "cannot decode audio" in failed
+    assert "task × knn" in failed and "audio changed since the task's manifest was recorded" in failed
     assert [line for line in lines if line.startswith("ok")] == [lines[1]]
     assert (out / "baseline" / "digits" / "knn.json").is_file()
     assert not (out / "baseline" / "digits-broken").exists()
     assert_cache_clean(cache)
-    assert len(EmbeddingCache(cache).entries()) == 5
+    # the damaged task fails its audio manifest before embedding anything: the good task's 3 splits
+    assert len(EmbeddingCache(cache).entries()) == 3

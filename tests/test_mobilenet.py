@@ -245,7 +245,7 @@ def test_config_records_every_option(mn04_weights: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
-        ({"pooling": "max"}, "allowed: arch"),
+        ({"pooling": "max"}, "known: arch"),
         ({"arch": "resnet"}, "'arch'"),
         ({"mode": "tokens"}, "'mode'"),
         ({"hop_ms": 0.01}, "'hop_ms'"),

@@ -235,7 +235,7 @@ def test_contract_checks_pass(name: str) -> None:
     ],
 )
 def test_bad_options_raise(options: dict[str, Any]) -> None:
-    with pytest.raises(HearbenchError, match=str(next(iter(options))).replace("colour", "allowed")):
+    with pytest.raises(HearbenchError, match=str(next(iter(options))).replace("colour", "known")):
         create_embedder("passt_base", pretrained=False, **{**TINY, **options})
 
 

@@ -26,46 +26,30 @@ import torch
 
 from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo
 from hearbench.frontend import MelFrontend
+from hearbench.options import Option, OptionSet
 
-DEFAULTS: dict[str, Any] = {
-    "hop_ms": 50.0,
-    "window_ms": 160.0,
-    "n_mels": 64,
-    "dim": 512,
-    "seed": 0,
-    "layers": "proj",
-}
+OPTIONS = OptionSet(
+    "baseline",
+    (
+        Option("hop_ms", "float", 50.0, "spacing of timestamp embeddings in ms", minimum=0, exclusive=True),
+        Option("window_ms", "float", 160.0, "window summarised per timestamp in ms", minimum=0, exclusive=True),
+        Option("n_mels", "int", 64, "mel bins", minimum=1),
+        Option("dim", "int", 512, "width of the random projection", minimum=1),
+        Option("seed", "int", 0, "seed of the projection matrix"),
+        Option("layers", "any", "proj", "any of mel_mean, mel_std, proj (the one layers rule)",
+               expected="an int, layer indices or names"),
+    ),
+)
+DEFAULTS: dict[str, Any] = OPTIONS.defaults()
 FRAME_MS = 10.0
 CHUNK_FRAMES = 6000
-
-
-def check_options(
-    options: Mapping[str, Any], defaults: Mapping[str, Any], who: str
-) -> dict[str, Any]:
-    """Merge ``options`` over ``defaults``, refusing unknown keys with a one-line error."""
-    unknown = sorted(set(options) - set(defaults))
-    if unknown:
-        allowed = ", ".join(sorted(defaults))
-        raise HearbenchError(f"{who}: unknown option {unknown[0]!r}; allowed: {allowed}")
-    return {**defaults, **options}
-
-
-def _positive(options: Mapping[str, Any], key: str, who: str, kind: type = float) -> Any:
-    try:
-        value = kind(options[key])
-    except (TypeError, ValueError) as exc:
-        raise HearbenchError(
-            f"{who}: option {key!r} must be a {kind.__name__}, got {options[key]!r}"
-        ) from exc
-    if value <= 0:
-        raise HearbenchError(f"{who}: option {key!r} must be positive, got {value}")
-    return value
 
 
 class BaselineEmbedder(Embedder):
     """Log-mel statistics and a fixed random projection at a configurable hop."""
 
     sample_rate = 16000
+    OPTIONS = OPTIONS
 
     def __init__(
         self,
@@ -76,15 +60,14 @@ class BaselineEmbedder(Embedder):
         pretrained: bool = True,
     ) -> None:
         name = getattr(card, "name", "baseline")
-        opts = check_options(dict(options or {}), DEFAULTS, name)
+        opts = OPTIONS.resolve(dict(options or {}), name)
         if weights is not None:
             raise HearbenchError(f"{name}: this embedder has no weights; drop --weights")
-        self.hop_ms = _positive(opts, "hop_ms", name)
-        self.window_ms = _positive(opts, "window_ms", name)
-        self.n_mels = _positive(opts, "n_mels", name, int)
-        self.dim = _positive(opts, "dim", name, int)
-        self.seed = int(opts["seed"])
-        opts.update(hop_ms=self.hop_ms, window_ms=self.window_ms, n_mels=self.n_mels, dim=self.dim)
+        self.hop_ms: float = opts["hop_ms"]
+        self.window_ms: float = opts["window_ms"]
+        self.n_mels: int = opts["n_mels"]
+        self.dim: int = opts["dim"]
+        self.seed: int = opts["seed"]
         super().__init__(
             EmbedderConfig(name=name, options=opts, weights_sha256=None, pretrained=True)
         )

@@ -2,12 +2,15 @@
 
 The module must provide ``load_model``, ``get_timestamp_embeddings`` and
 ``get_scene_embeddings``; the model it returns must carry ``sample_rate``,
-``scene_embedding_size`` and ``timestamp_embedding_size``.
+``scene_embedding_size`` and ``timestamp_embedding_size``. Options are ``load_model``'s keyword
+parameters (typed by their defaults, checked before the model loads); random weights are
+honoured only where ``load_model`` takes a ``pretrained`` argument, refused otherwise.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,15 +18,47 @@ from typing import Any
 import torch
 
 from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo
+from hearbench.options import Option, OptionSet
 from hearbench.weights import sha256_file
 
 REQUIRED = ("load_model", "get_timestamp_embeddings", "get_scene_embeddings")
+_KIND_OF = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def load_model_options(who: str, load_model: Any) -> OptionSet | None:
+    """The options a module's ``load_model`` declares through its keyword parameters.
+
+    Every parameter after the first (``model_file_path``) is an option, typed by its default.
+    ``None`` when ``load_model`` takes ``**kwargs`` (then options reach it unchecked) or its
+    signature cannot be read.
+    """
+    try:
+        parameters = list(inspect.signature(load_model).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    declared = []
+    for index, p in enumerate(parameters):
+        if p.kind not in keyword or (index == 0 and p.kind is not inspect.Parameter.KEYWORD_ONLY):
+            continue
+        default = None if p.default is inspect.Parameter.empty else p.default
+        kind = _KIND_OF.get(type(default), "any")
+        declared.append(Option(p.name, kind, default, "load_model argument", nullable=True))
+    return OptionSet(who, tuple(declared))
 
 
 class HearModuleEmbedder(Embedder):
     """Wraps a HEAR 2021 module; options are passed to its ``load_model``."""
 
-    def __init__(self, module_name: str, weights: str | Path | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        module_name: str,
+        weights: str | Path | None = None,
+        pretrained: bool = True,
+        **options: Any,
+    ) -> None:
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -34,6 +69,17 @@ class HearModuleEmbedder(Embedder):
                 f"hear:{module_name}: not a HEAR module, missing {', '.join(missing)}"
             )
         self.module: ModuleType = module
+        who = f"hear:{module_name}"
+        declared = load_model_options(who, module.load_model)
+        if declared is not None:
+            options = declared.resolve(options, who, defaults=False)
+        if not pretrained:
+            if declared is None or "pretrained" not in declared.names:
+                raise HearbenchError(
+                    f"{who}: random weights are not available (its load_model takes no "
+                    "'pretrained' argument); drop --random-weights"
+                )
+            options = {**options, "pretrained": False}
         if weights is not None:
             if not Path(weights).is_file():
                 raise HearbenchError(f"{weights}: weights file not found")
@@ -48,8 +94,11 @@ class HearModuleEmbedder(Embedder):
                 )
         self.sample_rate = int(self.model.sample_rate)
         sha = sha256_file(weights) if weights is not None else None
+        recorded = {k: v for k, v in options.items() if k != "pretrained"}
         super().__init__(
-            EmbedderConfig(name=f"hear:{module_name}", options=dict(options), weights_sha256=sha)
+            EmbedderConfig(
+                name=who, options=recorded, weights_sha256=sha, pretrained=pretrained
+            )
         )
 
     def layer_info(self) -> tuple[LayerInfo, ...]:

@@ -46,7 +46,7 @@ from hearbench.api import (
     LayerInfo,
     select_layers,
 )
-from hearbench.embedders.mobilenet_options import SAMPLE_RATE, MobileNetOptions
+from hearbench.embedders.mobilenet_options import OPTIONS, SAMPLE_RATE, MobileNetOptions
 from hearbench.frontend import MelFrontend
 from hearbench.models.dymn import DyMN
 from hearbench.models.mobilenet import MN, TappedNet
@@ -124,6 +124,7 @@ class MobileNetEmbedder(Embedder):
     """
 
     sample_rate = SAMPLE_RATE
+    OPTIONS = OPTIONS
 
     def __init__(
         self,

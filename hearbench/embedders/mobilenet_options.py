@@ -1,81 +1,61 @@
 """Options of the MobileNet embedder family (``mn*``, ``dymn*``): coercion and validation.
 
-:meth:`MobileNetOptions.parse` turns preset and user options (command-line strings allowed) into
-a frozen :class:`MobileNetOptions`; every bad value is refused with a one-line error naming the
-option.
+:data:`OPTIONS` declares every option once; :meth:`MobileNetOptions.parse` validates preset and
+user options (command-line strings allowed) through it into a frozen :class:`MobileNetOptions`,
+refusing every bad value with a one-line error naming the option.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from hearbench.api import HearbenchError, LayerSpec, parse_layer_spec
 from hearbench.models.dymn import DEFAULT_TEMPERATURE
 from hearbench.models.mobilenet import DEFAULT_STRIDES
+from hearbench.options import Option, OptionSet, ms_to_samples
 
 SAMPLE_RATE = 32000
 
 
-def _number(kind: type[int] | type[float]) -> Callable[[str, Any], Any]:
-    def coerce(name: str, value: Any) -> Any:
-        expected = f"option {name!r}: expected a positive {kind.__name__}, got {value!r}"
-        try:
-            number = kind(float(value))
-            exact = number == float(value)
-        except (TypeError, ValueError) as exc:
-            raise HearbenchError(expected) from exc
-        if isinstance(value, bool) or number <= 0 or not exact:
-            raise HearbenchError(expected)
-        return number
-
-    return coerce
-
-
-def _choice(*allowed: str) -> Callable[[str, Any], str]:
-    def coerce(name: str, value: Any) -> str:
-        if value not in allowed:
-            raise HearbenchError(
-                f"option {name!r}: expected one of {', '.join(allowed)}, got {value!r}"
-            )
-        return str(value)
-
-    return coerce
-
-
-def _strides(name: str, value: Any) -> tuple[int, ...]:
+def _strides(value: Any) -> tuple[int, ...]:
     items = value.split(",") if isinstance(value, str) else value
-    try:
-        strides = tuple(int(v) for v in items)
-    except (TypeError, ValueError) as exc:
-        raise HearbenchError(
-            f"option {name!r}: expected 4 strides of 1 or 2, got {value!r}"
-        ) from exc
+    strides = tuple(int(v) for v in items)
     if len(strides) != len(DEFAULT_STRIDES) or not set(strides) <= {1, 2}:
-        raise HearbenchError(f"option {name!r}: expected 4 strides of 1 or 2, got {value!r}")
+        raise ValueError(value)
     return strides
 
 
-def _layers(name: str, value: Any) -> LayerSpec:
+def _layers(value: Any) -> LayerSpec:
     spec = parse_layer_spec(value)
     return tuple(spec) if isinstance(spec, list) else spec
 
 
-_COERCE: dict[str, Callable[[str, Any], Any]] = {
-    "arch": _choice("mn", "dymn"),
-    "width_mult": _number(float),
-    "n_mels": _number(int),
-    "hop_size": _number(int),
-    "mode": _choice("window", "frames"),
-    "hop_ms": _number(float),
-    "window_ms": _number(float),
-    "scene_window_ms": _number(float),
-    "scene_hop_ms": _number(float),
-    "layers": _layers,
-    "time_strides": _strides,
-    "temperature": _number(float),
-}
+def _positive(name: str, kind: str, default: Any, text: str) -> Option:
+    return Option(name, kind, default, text, minimum=0, exclusive=True)
+
+
+OPTIONS = OptionSet(
+    "mobilenet",
+    (
+        Option("arch", "str", "mn", "MobileNetV3 (mn) or dynamic MobileNet (dymn)", choices=("mn", "dymn")),
+        _positive("width_mult", "float", 1.0, "channel multiplier of the checkpoint"),
+        _positive("n_mels", "int", 128, "mel bins of the frontend (as the checkpoint was trained)"),
+        _positive("hop_size", "int", 320, "STFT hop in samples at 32 kHz"),
+        Option("mode", "str", "window", "hear_mn windows (window) or one pass (frames)", choices=("window", "frames")),
+        _positive("hop_ms", "float", 50.0, "spacing of timestamp embeddings in ms"),
+        _positive("window_ms", "float", 160.0, "window length of window mode in ms"),
+        _positive("scene_window_ms", "float", 10000.0, "longest clip embedded in one forward for scene embeddings"),
+        _positive("scene_hop_ms", "float", 2500.0, "hop between scene windows in ms"),
+        Option("layers", "any", "clf1", "layers to concatenate (the one layers rule)", coerce=_layers,
+               expected="an int, layer indices or names"),
+        Option("time_strides", "any", DEFAULT_STRIDES, "time strides of the four downsampling blocks",
+               coerce=_strides, expected="4 strides of 1 or 2"),
+        Option("temperature", "float", None, f"DyMN softmax temperature (arch=dymn; {DEFAULT_TEMPERATURE:g})",
+               minimum=0, exclusive=True),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -114,22 +94,17 @@ class MobileNetOptions:
     @classmethod
     def parse(cls, name: str, options: Mapping[str, Any]) -> MobileNetOptions:
         """Validate ``options`` for preset ``name`` and fill in defaults."""
-        unknown = sorted(set(options) - set(_COERCE))
-        if unknown:
-            raise HearbenchError(
-                f"{name}: unknown option(s) {', '.join(unknown)}; allowed: {', '.join(_COERCE)}"
-            )
-        values = {key: _COERCE[key](key, value) for key, value in options.items()}
+        values = {k: v for k, v in OPTIONS.resolve(options, name, defaults=False).items() if v is not None}
         if "temperature" in values and values.get("arch", cls.arch) != "dymn":
             raise HearbenchError(f"{name}: option 'temperature' applies to arch=dymn only")
         parsed = cls(**values)
         for key in ("hop_ms", "window_ms", "scene_window_ms", "scene_hop_ms"):
-            ms_to_samples(key, getattr(parsed, key))
+            ms_to_samples(getattr(parsed, key), SAMPLE_RATE, name=key)
         return parsed
 
     def samples(self, key: str) -> int:
         """A millisecond option in samples at 32 kHz."""
-        return ms_to_samples(key, getattr(self, key))
+        return ms_to_samples(getattr(self, key), SAMPLE_RATE, name=key)
 
     def to_dict(self, layer_names: Sequence[str]) -> dict[str, Any]:
         """Every option in effect, with the selected layers by name."""
@@ -139,14 +114,3 @@ class MobileNetOptions:
         if self.arch != "dymn":
             del data["temperature"]
         return data
-
-
-def ms_to_samples(name: str, ms: float) -> int:
-    """``ms`` milliseconds as a whole number of samples at 32 kHz (error if it is not one)."""
-    samples = ms * SAMPLE_RATE / 1000.0
-    if abs(samples - round(samples)) > 1e-6 or round(samples) < 1:
-        raise HearbenchError(
-            f"option {name!r}: {ms} ms is not a whole, positive number of samples "
-            f"at {SAMPLE_RATE} Hz"
-        )
-    return round(samples)

@@ -54,6 +54,7 @@ from hearbench.api import (
 )
 from hearbench.embedders.passt_options import (
     OPTION_HELP,
+    OPTIONS,
     SAMPLE_RATE,
     TOKENS,
     WINDOW,
@@ -116,6 +117,7 @@ class PasstEmbedder(Embedder):
     """
 
     sample_rate = SAMPLE_RATE
+    OPTIONS = OPTIONS
 
     def __init__(
         self,
@@ -125,7 +127,7 @@ class PasstEmbedder(Embedder):
         weights: str | Path | None = None,
         pretrained: bool = True,
     ) -> None:
-        settings = parse_options(options)
+        settings = parse_options(options, card.name)
         self.settings = settings
         self.frontend = MelFrontend(n_mels=settings.n_mels, hop_size=settings.stft_hop)
         self.net = _build_network(settings)

@@ -1,6 +1,6 @@
 """Options of the PaSST embedder family: names, help, validation and defaults.
 
-:func:`parse_options` turns preset and user options (command-line strings allowed) into a frozen
+:data:`OPTIONS` declares them; :func:`parse_options` turns preset and user options (command-line strings allowed) into a frozen
 :class:`PasstSettings`; every bad value is refused with a one-line error naming the option.
 """
 
@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hearbench.api import HearbenchError
+from hearbench.options import Option, OptionSet
+from hearbench.options import ms_to_samples as _ms_to_samples
 
 SAMPLE_RATE = 32000
 MEL_PART_FRAMES = 6
@@ -80,6 +82,48 @@ OPTION_HELP: dict[str, str] = {
     "chunk_context_ms": "token mode, clips over max_seconds: context kept on each side of a chunk (1000)",
 }
 
+_KINDS: dict[str, str] = {
+    "max_seconds": "float",
+    "scene_hop_ms": "float",
+    "mode": "str",
+    "hop_ms": "any",
+    "window_ms": "float",
+    "levels": "any",
+    "mel": "any",
+    "layers": "any",
+    "chunk_context_ms": "float",
+}
+_DEFAULTS = PasstSettings()
+_EXPECTED = {
+    "hop_ms": "a float > 0 or 'native'",
+    "levels": "window lengths in ms",
+    "mel": "true, false or a length in ms",
+    "layers": "an int, layer indices or names",
+}
+_MODE_DEPENDENT = ("scene_hop_ms", "window_ms", "levels", "mel", "layers", "chunk_context_ms")
+
+OPTIONS = OptionSet(
+    "passt",
+    tuple(
+        Option(
+            name,
+            _KINDS.get(name, "int"),
+            None if name in _MODE_DEPENDENT else getattr(_DEFAULTS, name),
+            text,
+            minimum=None if _KINDS.get(name, "int") in ("any", "str") else 0,
+            exclusive=True,
+            nullable=True,
+            expected=_EXPECTED.get(name),
+            choices=(WINDOW, TOKENS) if name == "mode" else None,
+        )
+        for name, text in OPTION_HELP.items()
+    ),
+)
+"""The declared PaSST options. Defaults that depend on ``mode`` are given as ``None`` and
+decided by :func:`parse_options` (their help says the value): ``window_ms``, ``levels``,
+``mel`` and ``scene_hop_ms`` apply to window mode, ``chunk_context_ms`` to token mode, and the
+default ``layers`` depend on the mode and the levels."""
+
 _INT_OPTIONS = (
     "embed_dim",
     "depth",
@@ -93,24 +137,22 @@ _INT_OPTIONS = (
 )
 
 
-def parse_options(options: Mapping[str, Any]) -> PasstSettings:
+def parse_options(options: Mapping[str, Any], who: str = "passt") -> PasstSettings:
     """Validate PaSST options (command-line strings allowed) into :class:`PasstSettings`.
+
+    Names and simple values go through the declaration :data:`OPTIONS`; the rules that tie
+    options to ``mode`` are applied here.
 
     Raises:
         HearbenchError: naming the option for an unknown name or a bad value.
     """
-    unknown = sorted(set(options) - set(OPTION_HELP))
-    if unknown:
-        raise HearbenchError(
-            f"passt: unknown option {unknown[0]!r}; allowed: {', '.join(OPTION_HELP)}"
-        )
+    OPTIONS.check_known(options, who)
     given = {k: v for k, v in options.items() if v is not None and v != ""}
     values: dict[str, Any] = {
-        name: _positive_int(name, given[name]) for name in _INT_OPTIONS if name in given
+        name: OPTIONS[name].parse(given[name], who)
+        for name in (*_INT_OPTIONS, "max_seconds", "scene_hop_ms")
+        if name in given
     }
-    for name in ("max_seconds", "scene_hop_ms"):
-        if name in given:
-            values[name] = _positive_float(name, given[name])
     mode = str(given.get("mode", WINDOW)).strip().lower()
     if mode not in (WINDOW, TOKENS):
         raise HearbenchError(f"mode: expected 'window' or 'tokens', got {given['mode']!r}")
@@ -172,7 +214,7 @@ def _positive_int(name: str, value: Any) -> int:
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and number >= 1 and number == int(number)):
-        raise HearbenchError(f"{name}: expected a positive integer, got {value!r}")
+        raise HearbenchError(f"passt: option {name!r} expects an int > 0, got {value!r}")
     return int(number)
 
 
@@ -182,7 +224,7 @@ def _positive_float(name: str, value: Any) -> float:
     except (TypeError, ValueError):
         number = math.nan
     if not (number > 0 and math.isfinite(number)):
-        raise HearbenchError(f"{name}: expected a positive number, got {value!r}")
+        raise HearbenchError(f"passt: option {name!r} expects a float > 0, got {value!r}")
     return number
 
 
@@ -200,5 +242,6 @@ def _float_list(name: str, value: Any) -> tuple[float, ...]:
 
 
 def ms_to_samples(ms: float, sample_rate: int = SAMPLE_RATE) -> int:
-    """Milliseconds to the nearest whole number of samples."""
-    return round(ms * sample_rate / 1000.0)
+    """Milliseconds to the nearest whole number of samples at PaSST's rate
+    (:func:`hearbench.options.ms_to_samples`)."""
+    return _ms_to_samples(ms, sample_rate)

@@ -4,7 +4,9 @@ A probe takes its hyperparameters in ``__init__``; ``fit`` learns from training 
 its checkpoint on the validation :class:`Objective` (the task's primary metric) and returns
 ``self``; learned state carries a trailing underscore; ``predict_proba`` gives per-label
 probabilities (softmax for multiclass, sigmoid for multilabel). ``param_grid`` lists the
-hyperparameter settings the protocol searches.
+hyperparameter settings the protocol searches. ``OPTIONS`` declares the keys ``param_grid``
+accepts (:class:`~hearbench.options.OptionSet`); :func:`hearbench.probes.resolve_probe_options`
+validates them before any work starts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hearbench.api import HearbenchError
+from hearbench.options import OptionSet
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Probe(abc.ABC):
     """
 
     name: ClassVar[str] = "probe"
+    #: The options the probe takes (``--probe-option``), declared once.
+    OPTIONS: ClassVar[OptionSet] = OptionSet("probe", ())
     prediction_type: str = "multiclass"
     seed: int = 42
     valid_score_: float = field(default=math.nan, init=False)

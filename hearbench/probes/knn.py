@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hearbench.api import HearbenchError
+from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
 
 K_GRID = [1, 5, 10, 20, 50]
@@ -28,6 +29,10 @@ class KNNProbe(Probe):
     """Cosine k-NN over the training embeddings."""
 
     name: ClassVar[str] = "knn"
+    OPTIONS: ClassVar[OptionSet] = OptionSet(
+        "knn",
+        (Option("k", "int", K_GRID, "neighbour counts searched on validation", minimum=1, grid=True),),
+    )
     k: int = 10
     train_X_: np.ndarray | None = field(default=None, init=False, repr=False)
     train_Y_: np.ndarray | None = field(default=None, init=False, repr=False)

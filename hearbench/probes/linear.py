@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from hearbench.api import HearbenchError
+from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
 from hearbench.probes.torch_utils import logit_loss, output_activation
 
@@ -26,6 +27,10 @@ class LinearProbe(Probe):
     """Logistic regression with L2 penalty ``l2`` (see module docstring)."""
 
     name: ClassVar[str] = "linear"
+    OPTIONS: ClassVar[OptionSet] = OptionSet(
+        "linear",
+        (Option("l2", "float", L2_GRID, "L2 strengths searched on validation", minimum=0.0, grid=True),),
+    )
     l2: float = 1e-3
     max_iter: int = 200
     weight_: np.ndarray | None = field(default=None, init=False, repr=False)

@@ -32,7 +32,9 @@ import numpy as np
 import torch
 
 from hearbench.api import HearbenchError
+from hearbench.options import OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
+from hearbench.probes.mlp_options import mlp_option_set
 from hearbench.probes.torch_utils import (
     as_tensor,
     check_precision,
@@ -121,6 +123,7 @@ class MLPProbe(Probe):
     """
 
     name: ClassVar[str] = "mlp"
+    OPTIONS: ClassVar[OptionSet] = mlp_option_set(HEAR_GRID, GRID_POINTS, INITIALIZERS)
     hidden_layers: int = 1
     hidden_dim: int = 1024
     dropout: float = 0.1

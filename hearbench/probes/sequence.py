@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,6 +36,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from hearbench.api import HearbenchError
+from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
 from hearbench.probes.mlp import parameter_grid
 from hearbench.probes.torch_utils import as_tensor, logit_loss, output_activation
@@ -155,6 +156,20 @@ class SequenceProbe(Probe):
     """
 
     name: ClassVar[str] = "sequence"
+    OPTIONS: ClassVar[OptionSet] = OptionSet(
+        "sequence",
+        (
+            Option("batch_size", "int", SEQUENCE_GRID["batch_size"], "clips per training batch", minimum=1, grid=True),
+            Option("check_every", "int", SEQUENCE_GRID["check_every"], "epochs between validation checks", minimum=1, grid=True),
+            Option("dropout", "float", SEQUENCE_GRID["dropout"], "dropout probability", minimum=0.0, grid=True),
+            Option("grad_clip", "float", SEQUENCE_GRID["grad_clip"], "maximum gradient norm (0: no clipping)", minimum=0.0, grid=True),
+            Option("hidden", "int", SEQUENCE_GRID["hidden"], "projection and BiGRU width (even)", minimum=2, grid=True),
+            Option("lr", "float", SEQUENCE_GRID["lr"], "Adam learning rate", minimum=0.0, exclusive=True, grid=True),
+            Option("max_epochs", "int", SEQUENCE_GRID["max_epochs"], "upper bound on training epochs", minimum=1, grid=True),
+            Option("patience", "int", SEQUENCE_GRID["patience"], "checks without improvement before stopping", minimum=1, grid=True),
+            Option("points", "int", None, "keep the first grid points (default: all)", minimum=1),
+        ),
+    )
     hidden: int = 128
     lr: float = 1e-3
     dropout: float = 0.1
@@ -177,15 +192,8 @@ class SequenceProbe(Probe):
     @classmethod
     def param_grid(cls, **protocol: Any) -> list[dict[str, Any]]:
         """hidden × lr grid; ``protocol`` may override any setting (list or scalar) or ``points``."""
+        protocol = cls.OPTIONS.resolve(protocol, defaults=False)
         points = protocol.pop("points", None)
-        allowed = {f.name for f in fields(cls) if f.init} - {"prediction_type", "seed"}
-        unknown = sorted(set(protocol) - allowed)
-        if unknown:
-            raise HearbenchError(
-                f"sequence: unknown grid key {unknown[0]!r}; allowed: points, {', '.join(sorted(allowed))}"
-            )
-        if points is not None and int(points) < 1:
-            raise HearbenchError(f"sequence: points must be at least 1, got {points}")
         overrides = {k: v if isinstance(v, list) else [v] for k, v in protocol.items()}
         confs = parameter_grid({**SEQUENCE_GRID, **overrides})
         return confs if points is None else confs[: int(points)]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from hearbench.api import HearbenchError
-from hearbench.tasks.format import ALL_METRICS, EMBEDDING_TYPES, PREDICTION_TYPES, SPLIT_MODES
+from hearbench.tasks.metadata import check_metadata
 
 log = logging.getLogger(__name__)
 
@@ -122,45 +122,30 @@ def _require(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], s
     return value
 
 
-def _choice(data: Mapping[str, Any], key: str, allowed: tuple[str, ...], source: str) -> str:
-    value = _require(data, key, str, source)
-    if value not in allowed:
-        raise HearbenchError(f"{source}: field {key!r} must be one of {', '.join(allowed)}")
-    return str(value)
-
-
 def _optional(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], source: str) -> Any:
     return None if data.get(key) is None else _require(data, key, kind, source)
 
 
 def card_from_dict(data: Mapping[str, Any], source: str) -> TaskCard:
     """Build a :class:`TaskCard` from parsed JSON; ``source`` names the file in errors."""
-    evaluation = tuple(_require(data, "evaluation", list, source))
-    unknown = [m for m in evaluation if m not in ALL_METRICS]
-    if not evaluation or unknown:
-        raise HearbenchError(f"{source}: unknown metric(s) {unknown} in 'evaluation'")
-    split_mode = _choice(data, "split_mode", SPLIT_MODES, source)
-    nfolds = _optional(data, "nfolds", int, source)
-    if split_mode != "trainvaltest" and (nfolds is None or nfolds < 3):
-        raise HearbenchError(f"{source}: {split_mode} needs 'nfolds' of at least 3")
+    fields = check_metadata(data, source)
     archive = data.get("archive")
     if archive is not None:
         url = _require(archive, "url", str, f"{source} archive")
         archive = ArchiveRef(
             url, archive.get("sha256"), archive.get("md5"), archive.get("sample_rate")
         )
-    duration = _optional(data, "sample_duration", (int, float), source)
     return TaskCard(
         name=_require(data, "name", str, source),
         task_name=_require(data, "task_name", str, source),
         version=_optional(data, "version", str, source),
         mode=_optional(data, "mode", str, source),
-        embedding_type=_choice(data, "embedding_type", EMBEDDING_TYPES, source),
-        prediction_type=_choice(data, "prediction_type", PREDICTION_TYPES, source),
-        split_mode=split_mode,
-        nfolds=nfolds,
-        sample_duration=float(duration) if duration is not None else None,
-        evaluation=evaluation,
+        embedding_type=fields.embedding_type,
+        prediction_type=fields.prediction_type,
+        split_mode=fields.split_mode,
+        nfolds=fields.nfolds,
+        sample_duration=fields.sample_duration,
+        evaluation=fields.evaluation,
         source=_require(data, "source", str, source),
         description=str(data.get("description", "")),
         builder=_optional(data, "builder", str, source),

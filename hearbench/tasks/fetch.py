@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from hearbench.api import HearbenchError
 from hearbench.tasks.format import load_task
+from hearbench.tasks.manifest import MANIFEST, merge_manifest
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ def _task_dirs(root: Path) -> Iterator[Path]:
 
 def _same_task(a: Path, b: Path) -> bool:
     names = ["task_metadata.json", "labelvocabulary.csv"]
-    names += sorted(p.name for p in a.glob("*.json") if p.name != "task_metadata.json")
+    names += sorted(p.name for p in a.glob("*.json") if p.name not in ("task_metadata.json", MANIFEST))
     return all((b / n).is_file() and (a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
@@ -278,6 +279,7 @@ def _install(task: Path, target: Path, overwrite: bool) -> None:
         else:
             os.replace(rate, target / rate.name)
             log.info("%s: added %s Hz audio", target, rate.name)
+    merge_manifest(task, target)
 
 
 def fetch_task(

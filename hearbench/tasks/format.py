@@ -8,6 +8,7 @@ A task directory holds ``task_metadata.json``, ``labelvocabulary.csv`` (``idx,la
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -22,13 +23,15 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.audio import fit_length, resample, write_wav
-from hearbench.metrics import metric_names
+from hearbench.tasks.manifest import digest_of, verified_audio, write_manifest
+from hearbench.tasks.metadata import ALL_METRICS as ALL_METRICS
+from hearbench.tasks.metadata import EMBEDDING_TYPES as EMBEDDING_TYPES
+from hearbench.tasks.metadata import PREDICTION_TYPES as PREDICTION_TYPES
+from hearbench.tasks.metadata import SPLIT_MODES as SPLIT_MODES
+from hearbench.tasks.metadata import check_metadata
+from hearbench.tasks.metadata import field as meta_field
 
-EMBEDDING_TYPES = ("scene", "event")
-PREDICTION_TYPES = ("multiclass", "multilabel")
-SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
-ALL_METRICS = metric_names()
-
+__all__ = ["ALL_METRICS", "EMBEDDING_TYPES", "PREDICTION_TYPES", "SPLIT_MODES"]
 
 @dataclass(frozen=True)
 class FoldSplit:
@@ -109,8 +112,8 @@ class Task:
             splits.append(FoldSplit(i, train, (folds[valid],), (folds[i],)))
         return splits
 
-    def checksum(self) -> str:
-        """SHA-256 over metadata, vocabulary and split files (identifies the task's content)."""
+    def metadata_checksum(self) -> str:
+        """SHA-256 over metadata, vocabulary and split files."""
         digest = hashlib.sha256()
         for name in ["task_metadata.json", "labelvocabulary.csv"] + [
             f"{s}.json" for s in self.split_names
@@ -118,6 +121,33 @@ class Task:
             digest.update(name.encode())
             digest.update((self.path / name).read_bytes())
         return digest.hexdigest()
+
+    def audio_files(self, split: str | None = None) -> list[str]:
+        """Relative paths of the audio the task reads, at every sample rate (of one split)."""
+        splits = self.split_names if split is None else (split,)
+        return [
+            f"{rate}/{s}/{name}" for rate in self.sample_rates for s in splits for name in self.files(s)
+        ]
+
+    @functools.cached_property
+    def _audio_hashes(self) -> dict[str, str]:
+        return verified_audio(self.path, self.audio_files())
+
+    def audio_checksum(self, split: str | None = None) -> str:
+        """SHA-256 over the relative path and content hash of every audio file (of one split),
+        verified against the task's audio manifest (:mod:`hearbench.tasks.manifest`).
+
+        Raises:
+            HearbenchError: naming a file that changed since its manifest was recorded.
+        """
+        hashes = self._audio_hashes
+        return digest_of({rel: hashes[rel] for rel in self.audio_files(split)})
+
+    def checksum(self) -> str:
+        """SHA-256 identifying the task's content: metadata, vocabulary, splits and every
+        audio file (:meth:`metadata_checksum`, :meth:`audio_checksum`)."""
+        both = f"{self.metadata_checksum()}:{self.audio_checksum()}"
+        return hashlib.sha256(both.encode()).hexdigest()
 
 
 def _fail(path: Path, message: str) -> HearbenchError:
@@ -134,20 +164,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _field(meta: Mapping[str, Any], key: str, path: Path, kind: type | tuple[type, ...]) -> Any:
-    if key not in meta:
-        raise _fail(path, f"field {key!r} is missing")
-    value = meta[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise _fail(path, f"field {key!r} must be {names}, got {value!r}")
-    return value
-
-
-def _choice(meta: Mapping[str, Any], key: str, path: Path, allowed: Sequence[str]) -> str:
-    value = _field(meta, key, path, str)
-    if value not in allowed:
-        raise _fail(path, f"field {key!r} must be one of {', '.join(allowed)}, got {value!r}")
-    return str(value)
+    return meta_field(meta, key, str(path), kind)
 
 
 def read_labels(path: Path) -> tuple[str, ...]:
@@ -245,20 +262,9 @@ def load_task(path: str | Path, check_audio: bool = True) -> Task:
         raise _fail(meta_path, "expected a JSON object")
     name = _field(meta, "task_name", meta_path, str)
     version = str(_field(meta, "version", meta_path, (str, int, float)))
-    embedding_type = _choice(meta, "embedding_type", meta_path, EMBEDDING_TYPES)
-    prediction_type = _choice(meta, "prediction_type", meta_path, PREDICTION_TYPES)
-    split_mode = _choice(meta, "split_mode", meta_path, SPLIT_MODES)
-    evaluation = _field(meta, "evaluation", meta_path, list)
-    if not evaluation or any(m not in ALL_METRICS for m in evaluation):
-        raise _fail(
-            meta_path, f"field 'evaluation' must list metrics from {', '.join(ALL_METRICS)}"
-        )
-    duration = meta.get("sample_duration")
-    if duration is not None and (not isinstance(duration, int | float) or duration <= 0):
-        raise _fail(
-            meta_path,
-            f"field 'sample_duration' must be a positive number or null, got {duration!r}",
-        )
+    fields = check_metadata(meta, str(meta_path))
+    embedding_type, prediction_type = fields.embedding_type, fields.prediction_type
+    split_mode, evaluation, duration = fields.split_mode, fields.evaluation, fields.sample_duration
     labels = read_labels(root / "labelvocabulary.csv")
     splits = split_names_for(meta, meta_path)
     label_set = set(labels)
@@ -311,6 +317,10 @@ class TaskItem:
     target: Any
 
 
+def _empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
 def write_task(
     out: str | Path,
     metadata: Mapping[str, Any],
@@ -330,11 +340,13 @@ def write_task(
         labels: Label vocabulary in index order.
         items: Clips; audio is resampled to each of ``sample_rates`` with soxr.
         sample_rates: Sample-rate folders to write.
-        overwrite: Replace an existing directory.
+        overwrite: Replace an existing directory (an existing empty folder is always used).
+
+    The task gets an ``audio_manifest.json`` recording every audio file's size and sha256.
     """
     target = Path(out)
-    if target.exists() and not overwrite:
-        raise _fail(target, "already exists (pass overwrite=True to replace it)")
+    if target.exists() and not overwrite and not _empty_dir(target):
+        raise _fail(target, "already exists (use --overwrite to replace it)")
     target.parent.mkdir(parents=True, exist_ok=True)
     meta_path = target / "task_metadata.json"
     splits = split_names_for(metadata, meta_path)
@@ -365,6 +377,10 @@ def write_task(
         for split, data in targets.items():
             ordered = {k: data[k] for k in sorted(data)}
             (tmp / f"{split}.json").write_text(json.dumps(ordered, indent=1, sort_keys=True))
+        write_manifest(
+            tmp,
+            (f"{rate}/{s}/{name}" for rate in sample_rates for s in splits for name in targets[s]),
+        )
         if target.exists():
             shutil.rmtree(target)
         os.replace(tmp, target)

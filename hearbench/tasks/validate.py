@@ -14,6 +14,7 @@ import soundfile as sf
 
 from hearbench.api import HearbenchError
 from hearbench.tasks.format import Task, load_task
+from hearbench.tasks.manifest import audit
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,12 @@ def _event_times(task: Task) -> Iterator[str]:
                     )
 
 
+def _manifest(task: Task) -> Iterator[str]:
+    """Every present audio file re-hashed against the task's audio manifest."""
+    present = [rel for rel in task.audio_files() if (task.path / rel).is_file()]
+    yield from audit(task.path, present)
+
+
 def validate_task(path: str | Path) -> list[str]:
     """Every problem found in a task directory; an empty list means the task is valid.
 
@@ -122,7 +129,7 @@ def validate_task(path: str | Path) -> list[str]:
     multiclass scene files have one label; every listed file exists in every sample-rate folder
     and nothing unlisted does; every file is readable mono audio whose rate equals its folder
     name and whose length is ``sample_duration`` × rate where that is set; events lie within
-    their clip.
+    their clip; every audio file's content equals its record in the audio manifest.
 
     Args:
         path: The task directory.
@@ -138,6 +145,7 @@ def validate_task(path: str | Path) -> list[str]:
         "labels": _scene_targets,
         "audio": _audio,
         "events": _event_times,
+        "manifest": _manifest,
     }
     for name, check in checks.items():
         problems.extend(_capped(check(task), name))
