@@ -88,6 +88,10 @@ class EmbedderCard:
         )
 
 
+HEAR_MODULE_FAMILY = "hearbench.embedders.hear_module:HearModuleEmbedder"
+"""The family that wraps any HEAR 2021 module (``hear:MODULE``), loaded by name like every other."""
+
+
 def load_target(target: str) -> Any:
     """Import ``"module:attr"`` (or a family alias) and return the attribute."""
     target = FAMILIES.get(target, target)
@@ -208,9 +212,8 @@ def create_embedder(
         raise HearbenchError(f"{weights}: weights file not found")
     embedder: Embedder
     if name.startswith("hear:"):
-        from hearbench.embedders.hear_module import HearModuleEmbedder
-
-        embedder = HearModuleEmbedder(
+        hear_family = load_target(HEAR_MODULE_FAMILY)
+        embedder = hear_family(
             name[len("hear:") :], weights=weights, pretrained=pretrained, **family_opts
         )
         identity = name
