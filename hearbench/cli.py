@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from hearbench.api import HearbenchError
+from hearbench.cli_heareval import export_group, import_group
 from hearbench.options import parse_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -498,6 +499,9 @@ def demo(out_dir: str) -> None:
     for path in run_demo(Path(out_dir)):
         click.echo(str(path))
 
+
+main.add_command(export_group)
+main.add_command(import_group)
 
 if __name__ == "__main__":
     main()
