@@ -198,6 +198,10 @@ def test_early_stopping_compares_float32_scores_strictly_and_stops_on_nan() -> N
     nan: EarlyStopping[int] = EarlyStopping(objective, patience=5)
     assert not nan.check(0.1, {}, 2, lambda: 1)
     assert nan.check(math.nan, {}, 5, lambda: 2) and nan.best_state == 1
+    lenient: EarlyStopping[int] = EarlyStopping(objective, patience=5, stop_on_non_finite=False)
+    assert not lenient.check(math.nan, {}, 2, lambda: 1)
+    assert lenient.best_state == 1 and lenient.best_score == -math.inf
+    assert not lenient.check(0.2, {}, 5, lambda: 2) and lenient.best_state == 2
     lower = EarlyStopping[int](Objective(lambda p: (0.0, {}), False, "er"), patience=1)
     lower.check(0.3, {}, 2, lambda: 1)
     lower.check(0.2, {}, 5, lambda: 2)

@@ -207,7 +207,9 @@ class SequenceProbe(Probe):
         clips = np.flatnonzero(np.diff(bounds) > 0)
         if clips.size == 0:
             raise HearbenchError("sequence: the training data has no frames")
-        stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(objective, self.patience)
+        stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(
+            objective, self.patience, stop_on_non_finite=False
+        )
         for epoch in range(self.max_epochs):
             model.train()
             order = clips[torch.randperm(clips.size, generator=generator).numpy()]

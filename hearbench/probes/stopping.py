@@ -4,8 +4,10 @@ heareval monitors the validation score with ``ModelCheckpoint`` and ``EarlyStopp
 (``min_delta=0``) in the metric's direction. Lightning logs the score as a float32 tensor, so
 scores are compared after rounding to float32; a check improves only when strictly better; the
 first check always becomes the best checkpoint; ``patience`` checks in a row without improvement
-stop training; a non-finite score stops training at once (``check_finite``), and a NaN never
-becomes the best unless it is the first check (then it counts as the worst score).
+stop training; a non-finite score stops training at once (``check_finite``; the sequence probe,
+which heareval does not have, turns this off so that a first check with no predicted events does
+not end its training), and a NaN never becomes the best unless it is the first check (then it
+counts as the worst score).
 """
 
 from __future__ import annotations
@@ -34,10 +36,12 @@ class EarlyStopping(Generic[S]):
     Attributes:
         objective: The validation objective (gives the direction).
         patience: Checks without strict improvement that stop training.
+        stop_on_non_finite: A NaN or infinite score stops training at once.
     """
 
     objective: Objective
     patience: int
+    stop_on_non_finite: bool = True
     best_score: float = field(init=False)
     best_state: S | None = field(default=None, init=False)
     best_info: Mapping[str, Any] = field(default_factory=dict, init=False)
@@ -57,6 +61,6 @@ class EarlyStopping(Generic[S]):
             self.waiting = 0
         else:
             self.waiting += 1
-        if not math.isfinite(value):
+        if self.stop_on_non_finite and not math.isfinite(value):
             return True
         return self.waiting >= self.patience
