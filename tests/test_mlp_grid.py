@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -238,3 +239,13 @@ def test_fast_adam_follows_torch_adam_at_each_points_rate() -> None:
 def test_unknown_precision_is_named() -> None:
     with pytest.raises(HearbenchError, match="precision must be one of float32, bfloat16, got 'fp8'"):
         MLPProbe(precision="fp8")
+
+
+@pytest.mark.parametrize("module", ["mlp_grid", "mlp_net", "mlp_arithmetic", "stopping", "torch_utils"])
+def test_lower_probe_modules_do_not_import_the_mlp_probe(module: str) -> None:
+    # the plain probe imports the stacked grid, never the other way round: no cycle
+    path = Path(__file__).resolve().parents[1] / "hearbench" / "probes" / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert "hearbench.probes.mlp" not in imported

@@ -19,7 +19,8 @@ every fit instead (each point reproducible on its own, no summary or loader draw
 Named variants (``--probe-option KEY=VALUE``), none of them the protocol:
 
 * ``grid=stacked`` trains the grid points of one architecture together as one stacked network
-  (:mod:`hearbench.probes.mlp_grid`), each point seeded on its own (as ``seeding=point``);
+  (:mod:`hearbench.probes.mlp_grid`), each point seeded on its own (it implies
+  ``seeding=point``, also for the winner's fits on the other splits);
 * ``precision=bfloat16`` runs the matrix products in bfloat16 (stacked: the whole network);
 * ``shuffle_train=true`` reshuffles the training rows every epoch (generator seeded ``seed``).
 """
@@ -126,7 +127,7 @@ class MLPProbe(Probe):
         return probes
 
     def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> MLPProbe:
-        heareval_draws = self.seeding == "task"
+        heareval_draws = self.seeding == "task" and self.grid == "plain"
         if not heareval_draws:
             torch.manual_seed(self.seed)
         shuffler = torch.Generator().manual_seed(self.seed)
