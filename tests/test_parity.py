@@ -121,11 +121,15 @@ def _run_heareval(tp: ModuleType, folder: Path, grid_points: int, lrs: list[floa
         return original_test(embedding_path, grid_point, *args, **kwargs)
 
     saved = (tp.PARAM_GRID, tp.task_predictions_test)
+    deterministic = torch.are_deterministic_algorithms_enabled()
     tp.PARAM_GRID, tp.task_predictions_test = grid, test_at_checkpoint_epoch
     try:
         runner.runner.main([str(folder), "--grid-points", str(grid_points)], standalone_mode=False)
     finally:
+        # Lightning's deterministic=True switches torch's deterministic algorithms on for good
         tp.PARAM_GRID, tp.task_predictions_test = saved
+        torch.use_deterministic_algorithms(deterministic)
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
@@ -154,9 +158,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[
             task, embeddings = read_embeddings(folder)
             options = {**POINT, "lr": lrs, "points": len(lrs)}
             chosen, scores, probs = evaluate_embeddings(task, embeddings, "mlp", options)
-            torch.set_num_threads(1)
             _run_heareval(tp, folder, len(lrs), lrs)
-            torch.set_num_threads(1)
             out[kind] = {
                 "task": task,
                 "folder": folder,
