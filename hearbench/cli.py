@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from hearbench.api import HearbenchError
+from hearbench.cli_heareval import export_group, import_group
 from hearbench.options import parse_options
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -552,6 +553,9 @@ def demo(out_dir: str) -> None:
     written = run_demo(Path(out_dir), echo=click.echo)
     click.echo(demo_summary(written))
 
+
+main.add_command(export_group)
+main.add_command(import_group)
 
 if __name__ == "__main__":
     main()

@@ -279,12 +279,15 @@ def select_postprocessing(
     labels: Sequence[str],
     metric: Metric | str,
     grid: Mapping[str, Sequence[float]] | None = None,
+    direction_aware: bool = False,
 ) -> PostProcessingSelection:
-    """Pick the grid point with the best validation score, as heareval does each epoch.
+    """Pick the grid point with the highest validation score, as heareval does each epoch.
 
-    A NaN score counts as 0 (as in heareval) or, for a lower-is-better metric, as the worst.
-    Ties go to the point whose values, in sorted parameter-name order, compare largest
-    (heareval sorts ``(score, params)`` tuples in reverse).
+    heareval always maximises, also for a lower-is-better metric (``segment_1s_er``: it keeps
+    the highest error rate), and counts a NaN score as 0. ``direction_aware=True`` (the probe
+    option ``postprocessing_selection=direction_aware``) takes the best score in the metric's
+    direction instead, a NaN counting as the worst. Ties go to the point whose values, in sorted
+    parameter-name order, compare largest (heareval sorts ``(score, params)`` tuples in reverse).
 
     Args:
         predictions: ``{file: (T, C) probabilities}`` of the validation split.
@@ -293,6 +296,7 @@ def select_postprocessing(
         labels: Class names, one per column.
         metric: The task's primary event metric, or its name.
         grid: ``{parameter: [values]}``; None means :data:`DEFAULT_POSTPROCESSING_GRID`.
+        direction_aware: Minimise a lower-is-better metric instead of maximising it.
 
     Returns:
         The chosen setting, its score and the scores of all points.
@@ -324,7 +328,7 @@ def select_postprocessing(
 
     def rank(item: tuple[PostProcessing, float, tuple[float, ...]]) -> tuple[float, ...]:
         _, value, tie_key = item
-        if score_metric.higher_is_better:
+        if score_metric.higher_is_better or not direction_aware:
             return (0.0 if math.isnan(value) else value, *tie_key)
         return (-math.inf if math.isnan(value) else -value, *tie_key)
 

@@ -1,20 +1,31 @@
 """The HEAR evaluation protocol: fold data, validation objectives and the probe search.
 
-heareval's protocol, for every probe: the hyperparameter grid is searched on the first split
-(train on its train folds, select on its validation fold by the task's primary metric), the
-winner is trained on every other split with the same settings (the first split's model is
-reused), and each split's model predicts its test fold.
+heareval 2021.1.3's protocol, for every probe: Python, NumPy and torch are seeded once with
+``seed`` (heareval's ``seed_everything(42)``); the hyperparameter grid is searched on the first
+split (train on its train folds, select on its validation fold by the task's primary metric,
+float32-rounded as Lightning logs it; ties go to the earlier point), the winner is trained on
+every other split with the same settings (the first split's model is reused), and each split's
+model predicts its test fold.
+
+Row order: heareval's embedding runner writes each split's rows in its own order (a
+``random.Random(0)`` shuffles the files of each split, the splits taken in the metadata's
+``splits`` order, the files in their ``<split>.json`` order), and its loaders read them as
+written: the training folds concatenated in sorted fold order, never shuffled, the validation
+and test rows likewise. :func:`heareval_file_order` gives that order and :func:`assemble` uses
+it, so every training batch holds the rows heareval's holds.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from hearbench.api import HearbenchError
 from hearbench.cache import SplitEmbeddings
 from hearbench.metrics import get_metric
 from hearbench.probes.base import Objective, Probe, ProbeData
@@ -43,9 +54,63 @@ class SplitData:
     references: Mapping[str, Any]
 
 
-def assemble(task: Task, splits: Sequence[str], embeddings: Mapping[str, SplitEmbeddings]) -> SplitData:
-    """Concatenate the embeddings and targets of ``splits`` (e.g. the train folds of a split)."""
+POSTPROCESSING_SELECTIONS = ("heareval", "direction_aware")
+"""How event post-processing is picked on validation: ``heareval`` always takes the highest
+primary score (also for a lower-is-better metric such as ``segment_1s_er``), as heareval does;
+``direction_aware`` takes the best score in the metric's direction."""
+
+
+def heareval_file_order(task: Task) -> dict[str, tuple[str, ...]]:
+    """Each split's files in the row order of heareval's embedding files (module docstring)."""
+    prng = random.Random(0)
+    listed = task.metadata.get("splits")
+    names = [str(s) for s in listed] if isinstance(listed, list) else list(task.split_names)
+    order: dict[str, tuple[str, ...]] = {}
+    for split in names:
+        if split not in task.targets:
+            continue
+        files = list(task.targets[split])
+        prng.shuffle(files)
+        order[split] = tuple(files)
+    for split in task.split_names:
+        order.setdefault(split, tuple(task.targets[split]))
+    return order
+
+
+def reorder(emb: SplitEmbeddings, files: Sequence[str]) -> SplitEmbeddings:
+    """``emb`` with its files (rows or frame blocks) in the order of ``files``."""
+    if tuple(files) == tuple(emb.files):
+        return emb
+    position = {name: i for i, name in enumerate(emb.files)}
+    missing = [name for name in files if name not in position]
+    if missing or len(files) != len(emb.files):
+        raise HearbenchError(
+            f"embeddings and task disagree on the files of a split (e.g. {(missing or list(emb.files))[0]!r})"
+        )
+    index = [position[name] for name in files]
+    if emb.offsets is None:
+        return SplitEmbeddings(tuple(files), emb.embeddings[index])
+    assert emb.timestamps is not None
+    blocks = [emb.frames_of(i) for i in index]
+    rows = np.concatenate([np.arange(b.start, b.stop) for b in blocks]) if blocks else np.zeros(0, int)
+    sizes = np.array([b.stop - b.start for b in blocks], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    return SplitEmbeddings(tuple(files), emb.embeddings[rows], emb.timestamps[rows], offsets)
+
+
+def assemble(
+    task: Task,
+    splits: Sequence[str],
+    embeddings: Mapping[str, SplitEmbeddings],
+    order: Mapping[str, Sequence[str]] | None = None,
+) -> SplitData:
+    """Concatenate the embeddings and targets of ``splits`` (e.g. the train folds of a split).
+
+    Each split's rows follow ``order`` (default: :func:`heareval_file_order`).
+    """
     from hearbench.events import frame_targets
+
+    order = heareval_file_order(task) if order is None else order
 
     xs: list[np.ndarray] = []
     ys: list[np.ndarray] = []
@@ -54,7 +119,7 @@ def assemble(task: Task, splits: Sequence[str], embeddings: Mapping[str, SplitEm
     offsets = [0]
     references: dict[str, Any] = {}
     for split in splits:
-        emb = embeddings[split]
+        emb = reorder(embeddings[split], order[split])
         files.extend(emb.files)
         xs.append(emb.embeddings)
         if task.embedding_type == "scene":
@@ -91,8 +156,11 @@ def scene_objective(task: Task, valid: SplitData) -> Objective:
     return Objective(evaluate, metric.higher_is_better, metric.name)
 
 
-def event_objective(task: Task, valid: SplitData) -> Objective:
-    """The primary event metric after the best post-processing on validation (heareval)."""
+def event_objective(task: Task, valid: SplitData, selection: str = "heareval") -> Objective:
+    """The primary event metric after the best post-processing on validation.
+
+    ``selection`` is one of :data:`POSTPROCESSING_SELECTIONS`.
+    """
     from hearbench.postprocess import (
         grid_from_evaluation_params,
         select_postprocessing,
@@ -105,15 +173,30 @@ def event_objective(task: Task, valid: SplitData) -> Objective:
     def evaluate(probs: np.ndarray) -> tuple[float, Mapping[str, Any]]:
         assert valid.timestamps is not None and valid.data.offsets is not None
         preds, stamps = split_frames(probs, valid.timestamps, valid.data.offsets, valid.files)
-        selection = select_postprocessing(preds, stamps, valid.references, task.labels, metric, grid)
-        return selection.score, {"postprocessing": selection.best.to_dict()}
+        chosen = select_postprocessing(
+            preds,
+            stamps,
+            valid.references,
+            task.labels,
+            metric,
+            grid,
+            direction_aware=selection == "direction_aware",
+        )
+        return chosen.score, {"postprocessing": chosen.best.to_dict()}
 
     return Objective(evaluate, metric.higher_is_better, metric.name)
 
 
-def make_objective(task: Task, valid: SplitData) -> Objective:
-    """The validation objective of ``task``."""
-    return scene_objective(task, valid) if task.embedding_type == "scene" else event_objective(task, valid)
+def make_objective(task: Task, valid: SplitData, postprocessing_selection: str = "heareval") -> Objective:
+    """The validation objective of ``task`` (see :data:`POSTPROCESSING_SELECTIONS`)."""
+    if postprocessing_selection not in POSTPROCESSING_SELECTIONS:
+        raise HearbenchError(
+            f"postprocessing_selection must be one of {', '.join(POSTPROCESSING_SELECTIONS)}, "
+            f"got {postprocessing_selection!r}"
+        )
+    if task.embedding_type == "scene":
+        return scene_objective(task, valid)
+    return event_objective(task, valid, postprocessing_selection)
 
 
 @dataclass(frozen=True)
@@ -132,24 +215,30 @@ def search_and_train(
     embeddings: Mapping[str, SplitEmbeddings],
     grid: Sequence[Mapping[str, Any]],
     fixed: Mapping[str, Any],
+    postprocessing_selection: str = "heareval",
 ) -> tuple[dict[str, Any], list[FoldOutcome]]:
     """Search ``grid`` on the first split, then train the winner on every split.
 
-    A probe class with a ``fit_grid(points, train, valid, objective, fixed)`` classmethod fits
-    the whole grid in one call (the MLP probe trains its points together that way); otherwise
-    each point is fitted in turn. Returns the chosen hyperparameters and one outcome per split.
+    Seeds Python, NumPy and torch with ``fixed["seed"]`` (default 42) first. A probe class
+    with a ``fit_grid(points, train, valid, objective, fixed)`` classmethod fits the whole grid
+    in one call; otherwise each point is fitted in turn. Returns the chosen hyperparameters and
+    one outcome per split.
     """
+    from hearbench.probes.torch_utils import seed_everything
+
     splits = task.fold_splits()
+    order = heareval_file_order(task)
     parts = [
         (
-            assemble(task, s.train, embeddings),
-            assemble(task, s.valid, embeddings),
-            assemble(task, s.test, embeddings),
+            assemble(task, s.train, embeddings, order),
+            assemble(task, s.valid, embeddings, order),
+            assemble(task, s.test, embeddings, order),
         )
         for s in splits
     ]
     train0, valid0, _ = parts[0]
-    objective0 = make_objective(task, valid0)
+    objective0 = make_objective(task, valid0, postprocessing_selection)
+    seed_everything(int(fixed.get("seed", 42)))
     fit_grid = getattr(probe_cls, "fit_grid", None)
     if fit_grid is not None:
         fitted = fit_grid(grid, train0.data, valid0.data, objective0, fixed)
@@ -170,7 +259,9 @@ def search_and_train(
         probe = (
             best_probe
             if i == 0
-            else probe_cls(**{**fixed, **best_point}).fit(train.data, valid.data, make_objective(task, valid))
+            else probe_cls(**{**fixed, **best_point}).fit(
+                train.data, valid.data, make_objective(task, valid, postprocessing_selection)
+            )
         )
         outcomes.append(FoldOutcome(split, probe, test, probe.predict_proba(test.data)))
     return dict(best_point), outcomes

@@ -105,11 +105,11 @@ def evaluate(
     cache = cache or EmbeddingCache()
     embeddings, report = embed_task(embedder, task, cache, progress=progress)
     start = time.perf_counter()
-    grid = probe_grid(probe, task, probe_options or {})
+    options = dict(probe_options or {})
+    selection = str(options.pop("postprocessing_selection", "heareval"))
+    grid = probe_grid(probe, task, options)
     fixed: dict[str, Any] = {"prediction_type": task.prediction_type, "seed": seed}
-    if probe == "mlp":
-        fixed["shuffle_train"] = task.split_mode == "trainvaltest"
-    chosen, outcomes = search_and_train(probe_cls, task, embeddings, grid, fixed)
+    chosen, outcomes = search_and_train(probe_cls, task, embeddings, grid, fixed, selection)
     per_fold: dict[str, list[float]] = {m: [] for m in task.evaluation}
     folds = []
     for outcome in outcomes:

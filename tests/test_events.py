@@ -429,9 +429,13 @@ def test_select_postprocessing_ties_and_nan() -> None:
         predictions, timestamps, references, ["a", "b"], Metric("nan", nothing)
     )
     assert nan_choice.best == PostProcessing(250.0, 250.0)
-    er = select_postprocessing(predictions, timestamps, references, ["a", "b"], "segment_1s_er")
+    er = select_postprocessing(
+        predictions, timestamps, references, ["a", "b"], "segment_1s_er", direction_aware=True
+    )
     assert er.best == PostProcessing(250.0, 250.0)
     assert er.score == min(s for _, s in er.scores)
+    heareval_er = select_postprocessing(predictions, timestamps, references, ["a", "b"], "segment_1s_er")
+    assert heareval_er.score == max(s for _, s in heareval_er.scores) > er.score
 
 
 def test_apply_postprocessing_keeps_every_file() -> None:

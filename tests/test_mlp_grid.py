@@ -1,7 +1,8 @@
-"""The MLP grid trained together (``MLPProbe.fit_grid``) equals fitting each point on its own."""
+"""The stacked MLP grid (``grid=stacked``) equals the plain loop with each point seeded on its own."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ from hearbench.metrics import get_metric
 from hearbench.probes.base import Objective, ProbeData
 from hearbench.probes.mlp import MLPProbe
 from hearbench.probes.mlp_arithmetic import FastArithmetic
+from hearbench.probes.stopping import logged_score
 from hearbench.protocol import search_and_train
 from hearbench.tasks.format import Task
 
@@ -50,16 +52,16 @@ def _fit_both(
     train, valid = _data(n_train, prediction_type, 1), _data(24, prediction_type, 2)
     objective = _objective(valid, prediction_type)
     points = MLPProbe.param_grid(**{**SMALL, **overrides})
-    fixed = {"prediction_type": prediction_type, "seed": 7, "shuffle_train": True}
-    together = MLPProbe.fit_grid(points, train, valid, objective, fixed)
-    alone = MLPProbe.fit_grid(points, train, valid, objective, {**fixed, "sequential": True})
+    fixed = {"prediction_type": prediction_type, "seed": 7, "shuffle_train": True, "seeding": "point"}
+    together = MLPProbe.fit_grid(points, train, valid, objective, {**fixed, "grid": "stacked"})
+    alone = MLPProbe.fit_grid(points, train, valid, objective, fixed)
     return together, alone, valid
 
 
 def _assert_same(together: list[MLPProbe], alone: list[MLPProbe], data: ProbeData) -> None:
     assert len(together) == len(alone)
     for a, b in zip(together, alone, strict=True):
-        assert a.get_params() == {**b.get_params(), "sequential": False}
+        assert a.get_params() == {**b.get_params(), "grid": "stacked"}
         assert a.best_epoch_ == b.best_epoch_
         assert a.valid_score_ == pytest.approx(b.valid_score_, abs=1e-6)
         np.testing.assert_allclose(a.predict_proba(data), b.predict_proba(data), atol=1e-5)
@@ -83,8 +85,8 @@ def test_without_dropout_and_without_shuffling() -> None:
     train, valid = _data(40, "multiclass", 3), _data(20, "multiclass", 4)
     objective = _objective(valid, "multiclass")
     points = MLPProbe.param_grid(**{**SMALL, "dropout": 0.0}, points=3)
-    fixed = {"prediction_type": "multiclass", "seed": 0, "shuffle_train": False}
-    together = MLPProbe.fit_grid(points, train, valid, objective, fixed)
+    fixed = {"prediction_type": "multiclass", "seed": 0, "seeding": "point"}
+    together = MLPProbe.fit_grid(points, train, valid, objective, {**fixed, "grid": "stacked"})
     alone = [MLPProbe(**{**fixed, **p}).fit(train, valid, objective) for p in points]
     _assert_same(together, alone, valid)
 
@@ -99,20 +101,29 @@ def test_fitted_probes_are_ordinary_probes() -> None:
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_global_random_state_is_left_alone() -> None:
+def test_stacked_grid_leaves_the_global_random_state_alone() -> None:
     train, valid = _data(30, "multiclass", 5), _data(12, "multiclass", 6)
     before = torch.get_rng_state()
     MLPProbe.fit_grid(
-        MLPProbe.param_grid(**SMALL, points=2), train, valid, _objective(valid, "multiclass"), {}
+        MLPProbe.param_grid(**SMALL, points=2),
+        train,
+        valid,
+        _objective(valid, "multiclass"),
+        {"grid": "stacked"},
     )
     assert torch.equal(torch.get_rng_state(), before)
 
 
 def test_nothing_validated_is_an_error() -> None:
-    train, valid = _data(20, "multiclass", 5), _data(8, "multiclass", 6)
-    points = MLPProbe.param_grid(**{**SMALL, "max_epochs": 2}, points=1)
-    with pytest.raises(HearbenchError, match="nothing was validated"):
-        MLPProbe.fit_grid(points, train, valid, _objective(valid, "multiclass"), {})
+    with pytest.raises(HearbenchError, match="nothing would be validated"):
+        MLPProbe(max_epochs=2)
+
+
+def test_unknown_grid_and_seeding_are_named() -> None:
+    with pytest.raises(HearbenchError, match="grid must be one of plain, stacked, got 'fast'"):
+        MLPProbe(grid="fast")
+    with pytest.raises(HearbenchError, match="seeding must be one of task, point, got 'fold'"):
+        MLPProbe(seeding="fold")
 
 
 def _kfold_task() -> tuple[Task, dict[str, SplitEmbeddings]]:
@@ -146,12 +157,10 @@ def _kfold_task() -> tuple[Task, dict[str, SplitEmbeddings]]:
 def test_protocol_chooses_the_same_point_and_scores_the_same() -> None:
     task, embeddings = _kfold_task()
     grid = MLPProbe.param_grid(**SMALL)
-    fixed = {"prediction_type": "multiclass", "seed": 42, "shuffle_train": False}
-    chosen, outcomes = search_and_train(MLPProbe, task, embeddings, grid, fixed)
-    chosen_seq, outcomes_seq = search_and_train(
-        MLPProbe, task, embeddings, [{**p, "sequential": True} for p in grid], fixed
-    )
-    assert chosen == {k: v for k, v in chosen_seq.items() if k != "sequential"}
+    fixed = {"prediction_type": "multiclass", "seed": 42, "seeding": "point"}
+    chosen, outcomes = search_and_train(MLPProbe, task, embeddings, grid, {**fixed, "grid": "stacked"})
+    chosen_seq, outcomes_seq = search_and_train(MLPProbe, task, embeddings, grid, fixed)
+    assert chosen == chosen_seq
     assert len(outcomes) == len(outcomes_seq) == 3
     for a, b in zip(outcomes, outcomes_seq, strict=True):
         np.testing.assert_allclose(a.test_probs, b.test_probs, atol=1e-5)
@@ -181,9 +190,9 @@ def test_bfloat16_grid_validates_with_the_arithmetic_its_fitted_probes_predict_w
 
     objective = Objective(evaluate, True, "true_class_probability")
     points = MLPProbe.param_grid(**{**SMALL, "precision": "bfloat16"})
-    fixed = {"prediction_type": "multiclass", "seed": 7, "shuffle_train": True}
+    fixed = {"prediction_type": "multiclass", "seed": 7, "shuffle_train": True, "grid": "stacked"}
     for probe in MLPProbe.fit_grid(points, train, valid, objective, fixed):
-        assert probe.valid_score_ == evaluate(probe.predict_proba(valid))[0]
+        assert probe.valid_score_ == logged_score(evaluate(probe.predict_proba(valid))[0])
 
 
 def test_fast_dropout_relu_drops_the_asked_fraction_keeps_the_mean_and_its_gradient() -> None:
@@ -230,3 +239,13 @@ def test_fast_adam_follows_torch_adam_at_each_points_rate() -> None:
 def test_unknown_precision_is_named() -> None:
     with pytest.raises(HearbenchError, match="precision must be one of float32, bfloat16, got 'fp8'"):
         MLPProbe(precision="fp8")
+
+
+@pytest.mark.parametrize("module", ["mlp_grid", "mlp_net", "mlp_arithmetic", "stopping", "torch_utils"])
+def test_lower_probe_modules_do_not_import_the_mlp_probe(module: str) -> None:
+    # the plain probe imports the stacked grid, never the other way round: no cycle
+    path = Path(__file__).resolve().parents[1] / "hearbench" / "probes" / f"{module}.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert "hearbench.probes.mlp" not in imported

@@ -21,7 +21,9 @@ def test_baseline_on_urbansound8k_well_above_chance(
 ) -> None:
     task = load_task(us8k_task)
     embedder = create_embedder("baseline")
-    options = {"max_epochs": 90, "points": 2} if probe == "mlp" else {}
+    # one grid point: with 67 validation clips, heareval's second point wins on validation noise
+    # at its first check (epoch 3) and tests at chance level
+    options = {"max_epochs": 90, "points": 1} if probe == "mlp" else {}
     result = evaluate(
         embedder,
         task,

@@ -1,46 +1,43 @@
-"""Train several heareval MLP probes at once, in lockstep, with stacked weights.
+"""The stacked MLP grid (``--probe-option grid=stacked``): points trained together, in lockstep.
 
-:func:`fit_mlp_probes` fits a list of :class:`~hearbench.probes.mlp.MLPProbe` (typically the 8
-grid points of the HEAR protocol) and returns them fitted, each in the state its own ``fit``
-would leave it in. Probes that differ only in ``lr`` and ``initialization`` share an
-architecture and are trained together by a :class:`StackedTrainer`: their weights, batch
-statistics and Adam state live in tensors with a leading point axis; every step draws one
-training batch for all points, runs one autograd graph and one backward pass, updates all points
-with Adam at each point's learning rate, and every validation check scores all points from one
-prediction pass. Each point keeps the early stopping of :meth:`MLPProbe.fit`: the objective every
-``check_val_every_n_epoch`` epochs, ``patience`` checks without strict improvement end its
-training, its best state is kept. Stopped points leave the stack, so later epochs only pay for
-the points still training.
+:func:`fit_stacked` fits a list of MLP probes (typically the 8 grid points of the HEAR protocol)
+and leaves each in the state its own plain fit with ``seeding=point`` would leave it in. Probes
+that differ only in ``lr`` and ``initialization`` share an architecture and are trained together
+by a :class:`StackedTrainer`: their weights, batch statistics and Adam state live in tensors
+with a leading point axis; every step draws one training batch for all points, runs one autograd
+graph and one backward pass, updates all points with Adam at each point's learning rate, and
+every validation check scores all points from one prediction pass. Each point keeps the early
+stopping of the plain loop (:class:`~hearbench.probes.stopping.EarlyStopping`); stopped points
+leave the stack, so later epochs only pay for the points still training.
 
-The random streams are those of the sequential fits: each point's initial weights come from
-``torch.manual_seed(seed)`` followed by :func:`~hearbench.probes.mlp.build_mlp`, its dropout
-masks from a generator continuing that global stream, and the batch order from
-``torch.Generator().manual_seed(seed)``, which is the same for every point. The global random
-state is left untouched.
+Random streams: each point's initial weights come from ``torch.manual_seed(seed)`` followed by
+:func:`~hearbench.probes.mlp_net.build_mlp`, its dropout masks from a generator continuing that
+stream, and the batch order (when ``shuffle_train``) from ``torch.Generator().manual_seed(seed)``.
+This is not heareval's stream (one global stream through all points, see
+:mod:`hearbench.probes.mlp`), so the stacked grid is a named variant, not the protocol. The
+global random state is left untouched.
 
-In ``float32`` (the protocol) each point's layers run the very operations of its sequential fit
-(per-point matrix products and batch norm rather than batched ones, whose rounding depends on the
-batch size; masks drawn as ``torch.nn.functional.dropout`` draws them on the CPU, the points'
-concurrently; Adam as ``torch.optim.Adam`` computes it), so the results equal the sequential
-fits', bit for bit on the CPUs tested. On a CPU the matrix products dominate and are the same work
-either way, so the gain over the sequential loop is the shared per-step work, not a multiple.
+In ``float32`` each point's layers run the very operations of its plain fit (per-point matrix
+products and batch norm rather than batched ones, whose rounding depends on the batch size;
+masks drawn as ``torch.nn.functional.dropout`` draws them on the CPU; Adam as
+``torch.optim.Adam`` computes it), so the results equal the plain ``seeding=point`` fits', bit
+for bit on the CPUs tested. On a CPU the gain is only the shared per-step work.
 
 ``precision="bfloat16"`` is the fast variant (:class:`FastArithmetic`): the network runs in
 bfloat16 (weights cast from float32 master copies every step, activations and batch-norm inputs
 in bfloat16, batch statistics and running statistics accumulated in float32), each dropout mask
 is cut from 64-bit random words of the point's generator, 16 bits an element (drop probability
 ``round(p * 65536) / 65536``, the survivors scaled by its complement), and Adam runs fused over
-each learning rate's points. Losses, master weights and optimiser state stay float32. Its scores
-differ from the float32 grid's, and from a sequential bfloat16 fit's, by training noise.
+each learning rate's points. Losses, master weights and optimiser state stay float32.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,22 +46,20 @@ import torch.nn.functional as F
 from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, ProbeData
 from hearbench.probes.mlp_arithmetic import Arithmetic, ExactArithmetic, FastArithmetic
+from hearbench.probes.mlp_net import MLPSpec, build_spec_mlp
+from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import as_tensor, output_activation
-
-if TYPE_CHECKING:
-    from hearbench.probes.mlp import MLPProbe
 
 BN_MOMENTUM = 0.1
 BN_EPS = 1e-5
-PREDICT_ROWS = 8192
 VARYING = frozenset({"lr", "initialization"})
 """Hyperparameters that may differ between the points of one stack."""
 
 
-def fit_mlp_probes(
-    probes: Sequence[MLPProbe], train: ProbeData, valid: ProbeData, objective: Objective
-) -> list[MLPProbe]:
-    """Fit ``probes`` together where their architectures allow; returns them, fitted, in order.
+def fit_stacked(
+    probes: Sequence[Any], train: ProbeData, valid: ProbeData, objective: Objective
+) -> None:
+    """Fit ``probes`` (MLP probes, :class:`MLPSpec`) together where their architectures allow.
 
     Args:
         probes: Unfitted probes (hyperparameters set).
@@ -72,16 +67,10 @@ def fit_mlp_probes(
         valid: Validation data for the objective.
         objective: Validation objective (the task's primary metric).
 
-    Raises:
-        HearbenchError: if ``max_epochs`` is smaller than ``check_val_every_n_epoch`` (nothing
-            would be validated), as :meth:`MLPProbe.fit`.
+    Each probe gets ``model_``, ``valid_score_``, ``valid_info_`` and ``best_epoch_``.
     """
-    groups: dict[str, list[MLPProbe]] = {}
+    groups: dict[str, list[Any]] = {}
     for probe in probes:
-        if probe.max_epochs < probe.check_val_every_n_epoch:
-            raise HearbenchError(
-                "mlp: max_epochs is smaller than check_val_every_n_epoch; nothing was validated"
-            )
         key = repr(sorted((k, v) for k, v in probe.get_params().items() if k not in VARYING))
         groups.setdefault(key, []).append(probe)
     X, Y = as_tensor(train.X), as_tensor(train.Y)
@@ -91,7 +80,6 @@ def fit_mlp_probes(
             fast = members[0].precision == "bfloat16"
             arithmetic = FastArithmetic(pool) if fast else ExactArithmetic(pool)
             StackedTrainer(members, X, Y, arithmetic).run(Xv, objective)
-    return list(probes)
 
 
 @dataclass
@@ -132,13 +120,11 @@ class StackedTrainer:
 
     def __init__(
         self,
-        probes: Sequence[MLPProbe],
+        probes: Sequence[MLPSpec],
         X: torch.Tensor,
         Y: torch.Tensor,
         arithmetic: Arithmetic,
     ) -> None:
-        from hearbench.probes.mlp import build_mlp
-
         self.probes = list(probes)
         self.spec = probes[0]
         self.X, self.Y = X, Y
@@ -148,16 +134,7 @@ class StackedTrainer:
         nets, generators = [], []
         for probe in self.probes:
             torch.manual_seed(probe.seed)
-            nets.append(
-                build_mlp(
-                    X.shape[1],
-                    Y.shape[1],
-                    probe.hidden_layers,
-                    probe.hidden_dim,
-                    probe.dropout,
-                    probe.initialization,
-                )
-            )
+            nets.append(build_spec_mlp(probe, X.shape[1], Y.shape[1]))
             generator = torch.Generator()
             generator.set_state(torch.get_rng_state())
             generators.append(generator)
@@ -180,10 +157,9 @@ class StackedTrainer:
         spec = self.spec
         generator = torch.Generator().manual_seed(spec.seed)
         n = self.X.shape[0]
-        best_score = [objective.worst()] * len(self.probes)
-        best_info: list[dict[str, Any]] = [{} for _ in self.probes]
-        best_epoch = [-1] * len(self.probes)
-        waiting = [0] * len(self.probes)
+        stopping: list[EarlyStopping[list[torch.Tensor]]] = [
+            EarlyStopping(objective, spec.patience) for _ in self.probes
+        ]
         for epoch in range(spec.max_epochs):
             if not self.active:
                 break
@@ -199,23 +175,21 @@ class StackedTrainer:
             stopped = []
             for slot, point in enumerate(self.active):
                 score, info = objective.evaluate(probabilities[slot])
-                if self.best_state[point] is None or objective.improves(score, best_score[point]):
-                    best_score[point] = score if not math.isnan(score) else best_score[point]
-                    self.best_state[point] = self._state_of(slot)
-                    self.best_steps[point] = self.step
-                    best_info[point], best_epoch[point] = dict(info), epoch
-                    waiting[point] = 0
-                else:
-                    waiting[point] += 1
-                    if waiting[point] >= spec.patience:
-                        stopped.append(slot)
+                steps = self.step
+                state = stopping[point]
+                before = state.best_state
+                if state.check(score, info, epoch, functools.partial(self._state_of, slot)):
+                    stopped.append(slot)
+                if state.best_state is not before:
+                    self.best_steps[point] = steps
             if stopped:
                 self._drop(stopped)
         for point, probe in enumerate(self.probes):
+            self.best_state[point] = stopping[point].best_state
             probe.model_ = self._network(point)
-            probe.valid_score_ = float(best_score[point])
-            probe.valid_info_ = best_info[point]
-            probe.best_epoch_ = best_epoch[point]
+            probe.valid_score_ = stopping[point].best_score
+            probe.valid_info_ = stopping[point].best_info
+            probe.best_epoch_ = stopping[point].best_epoch
 
     def forward(
         self, x: torch.Tensor, train: bool, weights: Sequence[Sequence[torch.Tensor]] | None = None
@@ -267,8 +241,8 @@ class StackedTrainer:
         parts = []
         x = x.to(self.arithmetic.dtype)
         with torch.no_grad():
-            for start in range(0, x.shape[0], PREDICT_ROWS):
-                logits = self.forward(x[start : start + PREDICT_ROWS], train=False).float()
+            for start in range(0, x.shape[0], self.spec.batch_size):
+                logits = self.forward(x[start : start + self.spec.batch_size], train=False).float()
                 parts.append(output_activation(logits, self.spec.prediction_type))
         if not parts:
             return [np.zeros((0, 0), dtype=np.float32) for _ in self.active]
@@ -334,19 +308,10 @@ class StackedTrainer:
 
     def _network(self, point: int) -> torch.nn.Sequential:
         """The best checkpoint of ``point`` as the sequential fit's ``torch.nn.Sequential``."""
-        from hearbench.probes.mlp import build_mlp
-
         probe = self.probes[point]
         state = self.best_state[point]
         assert state is not None
-        model = build_mlp(
-            self.X.shape[1],
-            self.Y.shape[1],
-            probe.hidden_layers,
-            probe.hidden_dim,
-            probe.dropout,
-            probe.initialization,
-        )
+        model = build_spec_mlp(probe, self.X.shape[1], self.Y.shape[1])
         with torch.no_grad():
             for target, value in zip(_checkpoint_order(model), state, strict=True):
                 target.copy_(value)

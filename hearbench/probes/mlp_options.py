@@ -8,6 +8,11 @@ from typing import Any
 from hearbench.options import Option, OptionSet
 from hearbench.probes.torch_utils import PRECISIONS
 
+GRID_MODES = ("plain", "stacked")
+"""How a grid is fitted: one point after another (heareval), or points stacked per architecture."""
+SEEDINGS = ("task", "point")
+"""One random stream per task (heareval) or a fresh seed per grid point."""
+
 _GRID_HELP: dict[str, tuple[str, str, float | None, bool]] = {
     "batch_size": ("int", "training batch size", 1, False),
     "check_val_every_n_epoch": ("int", "epochs between validation checks", 1, False),
@@ -44,7 +49,11 @@ def mlp_option_set(
         )
     options += [
         Option("points", "int", points, "grid points kept after heareval's shuffle", minimum=1),
-        Option("sequential", "bool", False, "fit grid points one by one (heareval's loop)"),
+        Option("grid", "str", "plain", "plain: points one by one (heareval); stacked: together",
+               choices=GRID_MODES),
+        Option("seeding", "str", "task", "task: heareval's one random stream; point: seed per point",
+               choices=SEEDINGS),
+        Option("shuffle_train", "bool", False, "shuffle training batches (heareval does not)"),
         Option("precision", "str", "float32", "arithmetic of training", choices=PRECISIONS),
     ]
     return OptionSet("mlp", tuple(options))

@@ -27,7 +27,6 @@ last varying fastest); ``param_grid`` takes overrides of any setting (a list or 
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -38,7 +37,8 @@ from torch.nn.utils.rnn import pad_sequence
 from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
-from hearbench.probes.mlp import parameter_grid
+from hearbench.probes.mlp_net import parameter_grid
+from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import as_tensor, logit_loss, output_activation
 
 SEQUENCE_GRID: dict[str, list[Any]] = {
@@ -215,8 +215,9 @@ class SequenceProbe(Probe):
         clips = np.flatnonzero(np.diff(bounds) > 0)
         if clips.size == 0:
             raise HearbenchError("sequence: the training data has no frames")
-        best_score, best_state, best_info, best_epoch = objective.worst(), None, {}, -1
-        checks_without_gain = 0
+        stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(
+            objective, self.patience, stop_on_non_finite=False
+        )
         for epoch in range(self.max_epochs):
             model.train()
             order = clips[torch.randperm(clips.size, generator=generator).numpy()]
@@ -235,19 +236,17 @@ class SequenceProbe(Probe):
                 continue
             self.model_ = model
             score, info = objective.evaluate(self.predict_proba(valid))
-            if best_state is None or objective.improves(score, best_score):
-                best_score = score if not math.isnan(score) else best_score
-                best_state, best_info, best_epoch = copy.deepcopy(model.state_dict()), dict(info), epoch
-                checks_without_gain = 0
-            else:
-                checks_without_gain += 1
-                if checks_without_gain >= self.patience:
-                    break
-        if best_state is None:
+            if stopping.check(score, info, epoch, lambda: copy.deepcopy(model.state_dict())):
+                break
+        if stopping.best_state is None:
             raise HearbenchError("sequence: max_epochs is smaller than check_every; nothing was validated")
-        model.load_state_dict(best_state)
+        model.load_state_dict(stopping.best_state)
         self.model_ = model
-        self.valid_score_, self.valid_info_, self.best_epoch_ = float(best_score), best_info, best_epoch
+        self.valid_score_, self.valid_info_, self.best_epoch_ = (
+            stopping.best_score,
+            stopping.best_info,
+            stopping.best_epoch,
+        )
         return self
 
     def predict_proba(self, data: ProbeData) -> np.ndarray:

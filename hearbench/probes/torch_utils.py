@@ -51,3 +51,22 @@ def matmul_precision(precision: str) -> contextlib.AbstractContextManager[object
     if precision == "float32":
         return contextlib.nullcontext()
     return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def draw_loader_seed() -> None:
+    """Advance torch's global stream as one ``DataLoader`` iteration does.
+
+    Every iterator of a ``torch.utils.data.DataLoader`` draws a 64-bit base seed from the
+    global generator when it starts, shuffled or not; heareval starts one per training epoch and
+    one per validation check, and that shifts every later dropout mask.
+    """
+    torch.empty((), dtype=torch.int64).random_()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch, as Lightning's ``seed_everything``."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,1 @@
+"""Moving embeddings and predictions between hearbench and other evaluation tools."""
