@@ -112,24 +112,25 @@ class EmbeddingCache:
             offsets=arrays.get("offsets"),
         )
 
-    def _load_checked(self, key: Mapping[str, Any]) -> SplitEmbeddings | None:
+    def _load_checked(self, key: Mapping[str, Any], warn: bool) -> SplitEmbeddings | None:
         try:
             return self.load(key)
         except CorruptEntry as exc:
-            log.warning("%s; recomputing the entry", exc)
+            if warn:
+                log.warning("%s; recomputing the entry", exc)
             return None
 
     def get_or_compute(
         self, key: Mapping[str, Any], compute: Callable[[], SplitEmbeddings]
     ) -> tuple[SplitEmbeddings, bool]:
         """Return ``(embeddings, computed)``; computes and stores the entry when absent or corrupt."""
-        hit = self._load_checked(key)
+        hit = self._load_checked(key, warn=True)
         if hit is not None:
             return hit, False
         folder = self.entry_dir(key)
         folder.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(folder) + ".lock"):
-            hit = self._load_checked(key)
+            hit = self._load_checked(key, warn=False)
             if hit is not None:
                 return hit, False
             for tmp in folder.parent.glob(f".{folder.name}.*"):
