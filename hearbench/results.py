@@ -299,7 +299,8 @@ def result_predictions(root: str | Path, result: Result) -> Predictions | None:
     """The predictions stored with ``result`` under the results folder ``root``, if any.
 
     ``None`` for published results, results stored without predictions, and legacy results
-    whose file is absent.
+    whose file is absent or unreadable (with a warning naming it). A paired result's file was
+    checked when the result was read (:func:`read_results`), so a failure to read it raises.
     """
     if result.published or (result.paired and result.predictions_sha256 is None):
         return None
@@ -308,7 +309,13 @@ def result_predictions(root: str | Path, result: Result) -> Predictions | None:
     )
     if not path.is_file():
         return None
-    return read_predictions_file(path)
+    if result.paired:
+        return read_predictions_file(path)
+    try:
+        return read_predictions_file(path)
+    except HearbenchError as exc:
+        log.warning("%s; its result is reported without statistics", exc)
+        return None
 
 
 def prune_results(folder: str | Path) -> list[Path]:
