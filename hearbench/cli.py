@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -19,15 +21,37 @@ from hearbench.options import parse_options
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def debugging() -> bool:
+    """Whether ``--debug`` was given (or ``HEARBENCH_DEBUG=1`` is set)."""
+    if os.environ.get("HEARBENCH_DEBUG", "") not in ("", "0"):
+        return True
+    context = click.get_current_context(silent=True)
+    return bool(context is not None and context.find_root().params.get("debug"))
+
+
 def friendly(fn: F) -> F:
-    """Turn :class:`HearbenchError` into a one-line message and exit code 1."""
+    """Turn any error into a one-line ``error: ...`` message and exit code 1.
+
+    A :class:`HearbenchError` is shown as it is; any other exception (from a third-party
+    module, a plugin or a library) as ``Type: first line``. With ``--debug`` the traceback
+    is printed first.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except HearbenchError as exc:
+            if debugging():
+                traceback.print_exc()
             click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except Exception as exc:
+            if debugging():
+                traceback.print_exc()
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            hint = "" if debugging() else " (--debug shows the traceback)"
+            click.echo(f"error: {type(exc).__name__}: {first}{hint}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -43,25 +67,69 @@ def embedder_options(fn: F) -> F:
         metavar="KEY=VALUE",
         help="Embedder option, repeatable (see 'hearbench list families').",
     )(fn)
-    fn = click.option("--weights", type=click.Path(dir_okay=False), default=None, help="Local weights file.")(
-        fn
-    )
+    fn = click.option(
+        "--weights",
+        "weights",
+        multiple=True,
+        metavar="[NAME=]PATH",
+        help="Local weights file; NAME=PATH gives one embedder its own (repeatable).",
+    )(fn)
     return fn
 
 
-def _create(name: str, weights: str | None, options: Sequence[str], random_weights: bool) -> Any:
+def weights_by_embedder(names: Sequence[str], values: Sequence[str]) -> dict[str, str | None]:
+    """Map each embedder name to its weights file from ``--weights`` values.
+
+    ``NAME=PATH`` (NAME one of ``names``) sets one embedder's weights; a plain ``PATH`` is
+    allowed with a single embedder only.
+
+    Raises:
+        HearbenchError: on a plain path with several embedders, or two files for one embedder.
+    """
+    out: dict[str, str | None] = dict.fromkeys(names)
+    given: set[str] = set()
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not (sep and name in out):
+            if len(out) != 1:
+                raise HearbenchError(
+                    f"--weights {value!r}: with several embedders write NAME=PATH, "
+                    f"NAME one of {', '.join(out)}"
+                )
+            name, path = next(iter(out)), value
+        if name in given:
+            raise HearbenchError(f"--weights: two weights files for {name}")
+        given.add(name)
+        out[name] = path
+    return out
+
+
+def _create(name: str, weights: Sequence[str], options: Sequence[str], random_weights: bool) -> Any:
     from hearbench.registry import create_embedder
 
-    return create_embedder(name, weights=weights, pretrained=not random_weights, **parse_options(options))
+    path = weights_by_embedder([name], weights)[name]
+    return create_embedder(name, weights=path, pretrained=not random_weights, **parse_options(options))
+
+
+def check_probes(probes: Sequence[str]) -> None:
+    """Refuse unknown probe names before any work starts."""
+    from hearbench.probes import PROBES
+
+    for probe in probes:
+        if probe not in PROBES:
+            raise HearbenchError(f"--probe {probe!r}: unknown probe; choose from {', '.join(PROBES)}")
 
 
 @click.group()
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors (also HEARBENCH_DEBUG=1).")
 @click.version_option(package_name="hearbench")
-def main(verbose: int) -> None:
+def main(verbose: int, debug: bool) -> None:
     """Evaluate audio representations the HEAR 2021 way and measure what they cost."""
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    if debug or debugging():
+        logging.getLogger("hearbench.executors").setLevel(logging.DEBUG)
 
 
 @main.command("list")
@@ -130,7 +198,7 @@ def list_cmd(what: str) -> None:
 @friendly
 def check(
     embedder: str,
-    weights: str | None,
+    weights: Sequence[str],
     options: Sequence[str],
     random_weights: bool,
     long_seconds: float,
@@ -192,12 +260,18 @@ def tasks_build(
 @click.argument("name")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to extract into.")
 @click.option("--sha256", default=None, help="Expected archive checksum (overrides the card's).")
+@click.option(
+    "--max-extract-bytes",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refuse archives whose members add up to more (default: 100x the archive, 256 MiB to 200 GiB).",
+)
 @friendly
-def tasks_fetch(name: str, out: str, sha256: str | None) -> None:
+def tasks_fetch(name: str, out: str, sha256: str | None, max_extract_bytes: int | None) -> None:
     """Download (or unpack a local) HEAR 2021 task archive NAME into --out."""
     from hearbench.tasks.fetch import fetch_task
 
-    path = fetch_task(name, Path(out), sha256=sha256)
+    path = fetch_task(name, Path(out), sha256=sha256, max_bytes=max_extract_bytes)
     click.echo(f"extracted to {path}")
 
 
@@ -230,7 +304,7 @@ def tasks_validate(path: str) -> None:
 @friendly
 def embed(
     embedder_name: str,
-    weights: str | None,
+    weights: Sequence[str],
     options: Sequence[str],
     random_weights: bool,
     task_path: str,
@@ -289,7 +363,7 @@ def embed(
 @friendly
 def run(
     embedder_names: Sequence[str],
-    weights: str | None,
+    weights: Sequence[str],
     options: Sequence[str],
     random_weights: bool,
     task_paths: Sequence[str],
@@ -310,7 +384,9 @@ def run(
     from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local, summarise
     from hearbench.probes import split_probe_options
 
+    check_probes(probes)
     split_probe_options(probes, parse_options(probe_options))
+    weights_of = weights_by_embedder(embedder_names, weights)
     paths = list(task_paths)
     if suite is not None:
         from hearbench.tasks.cards import find_suite_tasks
@@ -331,7 +407,7 @@ def run(
             raise HearbenchError(f"--sweep {sweep!r}: expected KEY=V1;V2;...")
         variants = [{**base_options, **parse_options([f"{key}={v}"])} for v in values.split(";")]
     specs = [
-        EmbedderSpec(name, weights, variant, not random_weights)
+        EmbedderSpec(name, weights_of[name], variant, not random_weights)
         for name in embedder_names
         for variant in variants
     ]
@@ -409,7 +485,7 @@ def report(
 @friendly
 def complexity(
     embedder: str,
-    weights: str | None,
+    weights: Sequence[str],
     options: Sequence[str],
     random_weights: bool,
     seconds: float,
@@ -541,6 +617,24 @@ def cache_prune(cache_dir: str | None) -> None:
 
     for path in EmbeddingCache(cache_dir).prune():
         click.echo(f"removed {path}")
+
+
+@main.group()
+def results() -> None:
+    """Maintain a results folder."""
+
+
+@results.command("prune")
+@click.argument("results_dir", type=click.Path(file_okay=False), default="results")
+@friendly
+def results_prune(results_dir: str) -> None:
+    """Remove temporary files that killed writes left in RESULTS_DIR."""
+    from hearbench.results import prune_results
+
+    removed = prune_results(results_dir)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"{len(removed)} leftover(s) removed")
 
 
 @main.command()

@@ -22,6 +22,8 @@ from hearbench.testing.rules import validate_scene_outputs, validate_timestamp_o
 log = logging.getLogger(__name__)
 
 MAX_BATCH_SAMPLES = 32000 * 10 * 8
+MAX_PENDING_SAMPLES = 2 * MAX_BATCH_SAMPLES
+"""Samples of audio a split's embedding holds in memory while it waits to fill a batch."""
 
 
 def load_clip(task: Task, split: str, filename: str, sample_rate: int) -> np.ndarray:
@@ -60,30 +62,53 @@ def cache_key(embedder: Embedder, task: Task, split: str) -> dict[str, Any]:
     }
 
 
-def _batches(files: Sequence[str], clips: dict[str, np.ndarray], batch_size: int) -> Iterator[list[str]]:
-    """Files grouped by equal length, at most ``batch_size`` clips and a bounded sample count."""
-    by_length: dict[int, list[str]] = {}
-    for name in files:
-        by_length.setdefault(clips[name].shape[0], []).append(name)
-    for length in sorted(by_length):
-        group = by_length[length]
-        per_batch = max(1, min(batch_size, MAX_BATCH_SAMPLES // max(length, 1)))
-        for i in range(0, len(group), per_batch):
-            yield group[i : i + per_batch]
+def _batches(
+    clips: Iterator[tuple[str, np.ndarray]], batch_size: int, max_pending: int = MAX_PENDING_SAMPLES
+) -> Iterator[list[tuple[str, np.ndarray]]]:
+    """Clips grouped by equal length, at most ``batch_size`` clips and a bounded sample count.
+
+    Clips are read one at a time from ``clips`` and held until their length group is a full
+    batch; when the held clips exceed ``max_pending`` samples the largest group goes out as a
+    partial batch. So at most about ``max_pending`` samples (and never less than one clip) are
+    in memory at once, however much audio the split holds. Clips of a task with a fixed
+    duration form one group, batched in file order.
+    """
+    pending: dict[int, list[tuple[str, np.ndarray]]] = {}
+    held = 0
+    for name, clip in clips:
+        length = clip.shape[0]
+        group = pending.setdefault(length, [])
+        group.append((name, clip))
+        held += length
+        if len(group) >= max(1, min(batch_size, MAX_BATCH_SAMPLES // max(length, 1))):
+            held -= length * len(group)
+            yield pending.pop(length)
+        while held > max_pending and pending:
+            largest = max(pending, key=lambda n: n * len(pending[n]))
+            held -= largest * len(pending[largest])
+            yield pending.pop(largest)
+    for length in sorted(pending):
+        yield pending[length]
 
 
 def embed_split(
     embedder: Embedder, task: Task, split: str, batch_size: int = 16, progress: bool = True
 ) -> SplitEmbeddings:
-    """Embed every clip of one split (scene or timestamp embeddings as the task needs)."""
+    """Embed every clip of one split (scene or timestamp embeddings as the task needs).
+
+    Clips are read as they are needed (see :func:`_batches`), so memory does not grow with
+    the split's total audio.
+    """
     files = task.files(split)
-    clips = {name: load_clip(task, split, name, embedder.sample_rate) for name in files}
+    clips = ((name, load_clip(task, split, name, embedder.sample_rate)) for name in files)
     rows: dict[str, np.ndarray] = {}
     stamps_of: dict[str, np.ndarray] = {}
     bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=None if progress else True, leave=False)
     with bar, torch.inference_mode(), embedder.autocast():
-        for group in _batches(files, clips, batch_size):
-            audio = torch.from_numpy(np.stack([clips[name] for name in group])).to(embedder.device)
+        for batch in _batches(clips, batch_size):
+            group = [name for name, _ in batch]
+            audio = torch.from_numpy(np.stack([clip for _, clip in batch])).to(embedder.device)
+            del batch
             where = f"{task.name}/{split}/{group[0]}"
             if task.embedding_type == "scene":
                 emb = embedder.scene_embeddings(audio).float().cpu()

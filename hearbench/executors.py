@@ -109,7 +109,7 @@ def _taken(probe: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome:
     """Run one job, turning any failure into a recorded outcome."""
     from hearbench.cache import EmbeddingCache
-    from hearbench.results import read_result, result_path
+    from hearbench.results import read_valid_result, result_path
     from hearbench.runner import embedder_id, evaluate
     from hearbench.tasks.format import load_task
 
@@ -117,11 +117,10 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         embedder = embedder or job.embedder.create()
         task = load_task(job.task_path)
         path = result_path(settings.out_dir, embedder_id(embedder), task.name, job.probe)
-        if settings.resume and path.is_file():
-            existing = read_result(path)
-            if is_same_run(existing, task.checksum(), settings):
-                log.info("%s exists; skipping (resume)", path)
-                return JobOutcome(job, True, str(path), existing.primary.mean)
+        existing = read_valid_result(path) if settings.resume else None
+        if existing is not None and is_same_run(existing, task.checksum(), settings):
+            log.info("%s exists; skipping (resume)", path)
+            return JobOutcome(job, True, str(path), existing.primary.mean)
         complexity = _complexity(embedder) if settings.with_complexity else None
         result = evaluate(
             embedder,
@@ -136,11 +135,18 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         )
         return JobOutcome(job, True, str(path), result.primary.mean)
     except HearbenchError as exc:
+        log.debug("job failed:\n%s", traceback.format_exc())
         return JobOutcome(job, False, error=str(exc))
     except Exception as exc:
         log.debug("job failed:\n%s", traceback.format_exc())
         first = str(exc).splitlines()[0] if str(exc) else ""
         return JobOutcome(job, False, error=f"{type(exc).__name__}: {first}")
+
+
+def error_line(where: str, exc: BaseException) -> str:
+    """``WHERE: Type: first line of the message``, the one-line form of a foreign exception."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{where}: {type(exc).__name__}: {first}".rstrip(": ")
 
 
 _COMPLEXITY: dict[str, dict[str, Any]] = {}
@@ -165,8 +171,12 @@ def run_local(
 ) -> list[JobOutcome]:
     """Run ``jobs`` in this process, creating each embedder once.
 
+    Temporary files left in ``settings.out_dir`` by killed writes are removed first.
     ``on_outcome`` is called with each job's outcome as soon as the job ends.
     """
+    from hearbench.results import prune_results
+
+    prune_results(settings.out_dir)
     outcomes = []
     embedders: dict[str, Any] = {}
     for job in jobs:
@@ -175,8 +185,9 @@ def run_local(
             try:
                 embedder = job.embedder.create()
             except Exception as exc:
-                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                outcomes.append(JobOutcome(job, False, error=first))
+                log.debug("creating %s failed:\n%s", job.embedder.name, traceback.format_exc())
+                error = str(exc) if isinstance(exc, HearbenchError) else error_line(job.embedder.name, exc)
+                outcomes.append(JobOutcome(job, False, error=error))
                 if on_outcome is not None:
                     on_outcome(outcomes[-1])
                 continue

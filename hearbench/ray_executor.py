@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import time
 import traceback
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from hearbench.executors import Job, JobOutcome, RunSettings, run_job
 log = logging.getLogger(__name__)
 
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -84,18 +86,14 @@ def _worker_embedder(job: Job) -> Any:
 def _results_exist(embedder: Any, task: Any, probes: Sequence[str], settings: RunSettings) -> bool:
     """Whether every probe's result is already stored for this task checksum, seed and probe options."""
     from hearbench.executors import is_same_run
-    from hearbench.results import read_result, result_path
+    from hearbench.results import read_valid_result, result_path
     from hearbench.runner import embedder_id
 
     for probe in probes:
-        path = result_path(settings.out_dir, embedder_id(embedder), task.name, probe)
-        if not path.is_file():
-            return False
-        try:
-            existing = read_result(path)
-        except HearbenchError:
-            return False
-        if not is_same_run(existing, task.checksum(), settings):
+        existing = read_valid_result(
+            result_path(settings.out_dir, embedder_id(embedder), task.name, probe)
+        )
+        if existing is None or not is_same_run(existing, task.checksum(), settings):
             return False
     return True
 
@@ -191,8 +189,10 @@ def run_ray(
     if not ray.is_initialized():
         try:
             if address is None:
+                _bind_to_loopback()
                 ray.init(
                     address="local",
+                    _node_ip_address=LOOPBACK,
                     num_cpus=num_cpus,
                     include_dashboard=False,
                     object_store_memory=LOCAL_OBJECT_STORE_BYTES,
@@ -212,9 +212,25 @@ def run_ray(
             ray.shutdown()
 
 
+def _bind_to_loopback() -> None:
+    """Make a local instance listen on 127.0.0.1 only, never on the machine's other addresses.
+
+    Ray turns a loopback ``_node_ip_address`` into the machine's routable address unless
+    clustering is off (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read when Ray is imported); the
+    flag is set in the environment for the processes Ray starts, and in the imported module.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        setattr(constants, "ENABLE_RAY_CLUSTER", False)  # noqa: B010
+
+
 def _run(ray: Any, jobs: Sequence[Job], settings: RunSettings, local: bool) -> list[JobOutcome]:
     from tqdm.auto import tqdm
 
+    from hearbench.results import prune_results
+
+    prune_results(settings.out_dir)
     worker_settings = dataclasses.replace(
         settings,
         out_dir=str(Path(settings.out_dir).expanduser().resolve()),

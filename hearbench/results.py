@@ -7,11 +7,20 @@ Layout under a results folder::
 
 ``embedder_id`` is the registered name, followed by ``-<digest>`` of the options when they
 differ from the preset's, so that variants of one preset never overwrite each other.
+
+A result and its predictions are one unit: the predictions are written first and the result
+records their sha256 (``predictions_sha256``; ``null`` when none were stored). A result is
+valid only while its predictions file matches, so a crash between the two writes (or a
+deleted or edited predictions file) shows as a missing result, which resume recomputes and
+the reporter skips with a warning. Results written before the digest existed are accepted as
+legacy when their predictions predate it too.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import hashlib
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from hearbench.api import HearbenchError
-from hearbench.atomic import write_json_atomic
+from hearbench.atomic import TMP_SUFFIX, is_leftover, loads_json, write_json_atomic
+from hearbench.predictions import (
+    Predictions,
+    as_predictions,
+    has_schema,
+    read_predictions_file,
+    write_predictions,
+)
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "hearbench.result/1"
 
@@ -66,6 +84,9 @@ class Result:
         timing: Seconds spent embedding and probing.
         provenance: Versions, git commit, seed, time.
         published: ``True`` for imported published scores (no predictions, no run).
+        predictions_sha256: sha256 of the stored predictions file, ``None`` when none.
+        paired: Whether the result records ``predictions_sha256`` (``False`` for legacy files
+            and results kept in memory).
     """
 
     embedder: Mapping[str, Any]
@@ -77,6 +98,8 @@ class Result:
     timing: Mapping[str, Any] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     published: bool = False
+    predictions_sha256: str | None = None
+    paired: bool = False
 
     @property
     def primary(self) -> Score:
@@ -89,7 +112,9 @@ class Result:
         return str(self.embedder.get("id") or self.embedder["name"])
 
     def to_dict(self) -> dict[str, Any]:
+        paired = {"predictions_sha256": self.predictions_sha256} if self.paired else {}
         return {
+            **paired,
             "schema": SCHEMA,
             "embedder": dict(self.embedder),
             "task": dict(self.task),
@@ -129,6 +154,8 @@ class Result:
             timing=data.get("timing", {}),
             provenance=data.get("provenance", {}),
             published=bool(data.get("published", False)),
+            predictions_sha256=data.get("predictions_sha256"),
+            paired="predictions_sha256" in data,
         )
 
 
@@ -143,37 +170,93 @@ def predictions_path(result_file: Path) -> Path:
 
 
 def write_result(
-    out_dir: str | Path, result: Result, predictions: Mapping[str, Any] | None
+    out_dir: str | Path,
+    result: Result,
+    predictions: Predictions | Mapping[str, Any] | None,
 ) -> Path:
-    """Write predictions first, then the result, each atomically; returns the result path.
+    """Write the predictions, then the result recording their sha256; returns the result path.
 
-    The result file is written last, so its presence means the whole record is complete.
+    Each file is written atomically. A crash between the two leaves the old result beside
+    new predictions whose digest it does not record: the pair reads as missing (see
+    :func:`pair_problem`), never as a mix.
     """
     path = result_path(
         out_dir, result.embedder_id, str(result.task["name"]), str(result.probe["name"])
     )
+    digest = None
     if predictions is not None:
-        write_json_atomic(predictions_path(path), predictions)
-    write_json_atomic(path, result.to_dict())
+        digest = write_predictions(predictions_path(path), as_predictions(predictions))
+    stored = dataclasses.replace(result, predictions_sha256=digest, paired=True)
+    write_json_atomic(path, stored.to_dict())
     return path
 
 
 def read_result(path: str | Path) -> Result:
-    """Read one result file."""
+    """Read one result file (without checking its predictions; see :func:`read_valid_result`).
+
+    Raises:
+        HearbenchError: naming the file when it does not parse or is not a result.
+    """
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data = loads_json(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise HearbenchError(f"{p}: cannot read result ({exc})") from exc
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise HearbenchError(f"{p}: not a hearbench result (schema {SCHEMA} expected)")
     return Result.from_dict(data, str(p))
 
 
-def read_results(folder: str | Path) -> list[Result]:
-    """Every result under ``folder``, sorted by (task, embedder id, probe).
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    JSON files that are not results (predictions, report outputs) are skipped.
+
+def pair_problem(path: str | Path, result: Result) -> str | None:
+    """Why the result at ``path`` disagrees with its predictions file, or ``None`` when it agrees."""
+    preds = predictions_path(Path(path))
+    if not result.paired:
+        if preds.is_file() and has_schema(preds):
+            return f"{preds}: newer than its legacy result {Path(path).name}"
+        return None
+    if result.predictions_sha256 is None:
+        return None
+    if not preds.is_file():
+        return f"{preds}: predictions file missing"
+    if _sha256(preds) != result.predictions_sha256:
+        return f"{preds}: does not match its result (sha256 differs)"
+    return None
+
+
+def read_valid_result(path: str | Path) -> Result | None:
+    """The result at ``path`` when it parses and agrees with its predictions, else ``None``.
+
+    A file that is absent gives ``None`` silently; one that is unreadable or inconsistent
+    gives ``None`` with a warning naming the file, so that resume recomputes it.
+    """
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        result = read_result(p)
+    except HearbenchError as exc:
+        log.warning("%s; treated as missing", exc)
+        return None
+    problem = pair_problem(p, result)
+    if problem is not None:
+        log.warning("%s; treated as missing", problem)
+        return None
+    return result
+
+
+def read_results(folder: str | Path) -> list[Result]:
+    """Every valid result under ``folder``, sorted by (task, embedder id, probe).
+
+    JSON files that are not results (predictions, report outputs) are skipped; a result file
+    that does not parse or disagrees with its predictions is skipped with a warning naming it.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -183,19 +266,67 @@ def read_results(folder: str | Path) -> list[Result]:
         if p.name.endswith(".predictions.json") or p.name.startswith("."):
             continue
         try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise HearbenchError(f"{p}: cannot read result ({exc})") from exc
-        if isinstance(data, dict) and data.get("schema") == SCHEMA:
-            results.append(Result.from_dict(data, str(p)))
+            data = loads_json(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            log.warning("%s: cannot read result (%s); skipped", p, exc)
+            continue
+        if not (isinstance(data, dict) and data.get("schema") == SCHEMA):
+            continue
+        try:
+            result = Result.from_dict(data, str(p))
+        except HearbenchError as exc:
+            log.warning("%s; skipped", exc)
+            continue
+        problem = pair_problem(p, result)
+        if problem is not None:
+            log.warning("%s; skipped", problem)
+            continue
+        results.append(result)
     return sorted(results, key=lambda r: (str(r.task["name"]), r.embedder_id, str(r.probe["name"])))
 
 
 def read_predictions(result_file: str | Path) -> dict[str, Any]:
-    """The stored test predictions of a result file."""
+    """The stored test predictions of a result file, as the JSON object on disk."""
     path = predictions_path(Path(result_file))
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data: dict[str, Any] = loads_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise HearbenchError(f"{path}: cannot read predictions ({exc})") from exc
     return data
+
+
+def result_predictions(root: str | Path, result: Result) -> Predictions | None:
+    """The predictions stored with ``result`` under the results folder ``root``, if any.
+
+    ``None`` for published results, results stored without predictions, and legacy results
+    whose file is absent or unreadable (with a warning naming it). A paired result's file was
+    checked when the result was read (:func:`read_results`), so a failure to read it raises.
+    """
+    if result.published or (result.paired and result.predictions_sha256 is None):
+        return None
+    path = predictions_path(
+        result_path(root, result.embedder_id, str(result.task["name"]), str(result.probe["name"]))
+    )
+    if not path.is_file():
+        return None
+    if result.paired:
+        return read_predictions_file(path)
+    try:
+        return read_predictions_file(path)
+    except HearbenchError as exc:
+        log.warning("%s; its result is reported without statistics", exc)
+        return None
+
+
+def prune_results(folder: str | Path) -> list[Path]:
+    """Remove temporary files left by killed writes under ``folder``; returns what went."""
+    root = Path(folder)
+    removed: list[Path] = []
+    if not root.is_dir():
+        return removed
+    for tmp in sorted(root.rglob(f".*{TMP_SUFFIX}")):
+        if tmp.is_file() and is_leftover(tmp):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+            log.info("removed leftover %s", tmp)
+    return removed

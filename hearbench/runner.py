@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache
 from hearbench.embed import embed_task
 from hearbench.metrics import get_metric
+from hearbench.predictions import EventFold, Predictions, SceneFold, scene_fold
 from hearbench.probes import get_probe, resolve_probe_options
 from hearbench.protocol import FoldOutcome, search_and_train
 from hearbench.provenance import provenance
@@ -48,17 +47,13 @@ def probe_grid(
     return probe_cls.param_grid(**protocol)
 
 
-def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], dict[str, Any]]:
+def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], SceneFold | EventFold]:
     """Every metric of the task on one split's test predictions, and the stored predictions."""
     test = outcome.test
+    fold, tested = outcome.split.index, list(outcome.split.test)
     if task.embedding_type == "scene":
         scores = {m: get_metric(m)(outcome.test_probs, test.data.Y) for m in task.evaluation}
-        stored = {
-            "files": list(test.files),
-            "scores": np.round(outcome.test_probs.astype(np.float64), 7).tolist(),
-            "targets": test.data.Y.astype(int).tolist(),
-        }
-        return scores, stored
+        return scores, scene_fold(fold, tested, test.files, outcome.test_probs, test.data.Y)
     from hearbench.events import event_lists_to_json
     from hearbench.postprocess import PostProcessing, apply_postprocessing, split_frames
 
@@ -69,8 +64,7 @@ def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], dic
         apply_postprocessing(preds, stamps, task.labels, PostProcessing(**choice))
     )
     scores = {m: get_metric(m)(events, test.references) for m in task.evaluation}
-    stored = {"postprocessing": choice, "events": events, "references": dict(test.references)}
-    return scores, stored
+    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice)
 
 
 def evaluate(
@@ -116,7 +110,7 @@ def evaluate(
         scores, stored = test_scores(task, outcome)
         for metric, value in scores.items():
             per_fold[metric].append(float(value))
-        folds.append({"fold": outcome.split.index, "test": list(outcome.split.test), **stored})
+        folds.append(stored)
     probe_seconds = time.perf_counter() - start
     result = Result(
         embedder={**embedder.config.to_dict(), "id": embedder_id(embedder)},
@@ -145,12 +139,12 @@ def evaluate(
         provenance=provenance(seed, task.checksum()),
     )
     if out_dir is not None:
-        predictions = {
-            "kind": task.embedding_type,
-            "labels": list(task.labels),
-            "prediction_type": task.prediction_type,
-            "folds": folds,
-        }
+        predictions = Predictions(
+            task.embedding_type,  # type: ignore[arg-type]
+            tuple(folds),  # type: ignore[arg-type]
+            tuple(task.labels),
+            task.prediction_type,
+        )
         path = write_result(out_dir, result, predictions)
         log.info("wrote %s", path)
     return result

@@ -127,13 +127,20 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Load a state dict with ``torch.load(weights_only=True)``; unwraps ``{"state_dict": ...}``.
 
     Raises:
-        HearbenchError: when the file needs unsafe unpickling or is not a state dict.
+        HearbenchError: naming the blocked global when the file needs unsafe unpickling, or
+            the reason when it is corrupt or not a state dict.
     """
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError...
+        blocked = _blocked_global(exc)
+        if blocked is not None:
+            raise HearbenchError(
+                f"{path}: weights-only load refused: Unsupported global {blocked} is blocked; "
+                "re-save the checkpoint as a plain state dict of tensors"
+            ) from exc
         raise HearbenchError(
-            f"{path}: not a loadable weights-only checkpoint (unsafe or corrupt): {_load_reason(exc)}"
+            f"{path}: not a loadable weights-only checkpoint (corrupt or truncated): {_load_reason(exc)}"
         ) from exc
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         obj = obj["state_dict"]
@@ -142,14 +149,28 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
+def _blocked_global(exc: BaseException) -> str | None:
+    """The global a weights-only load refused (``module.Name``), if that is why it failed."""
+    match = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    return match.group(1) if match else None
+
+
 def _load_reason(exc: BaseException) -> str:
-    """The line of a ``torch.load`` error that says what is wrong, without terminal escapes."""
+    """The line of a ``torch.load`` error that says what is wrong, without terminal escapes.
+
+    torch's generic advice (re-run with ``weights_only=False``) is never the reason.
+    """
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in str(exc).splitlines()]
     lines = [line for line in lines if line]
     for line in lines:
         if line.startswith("WeightsUnpickler error:"):
             return line.removeprefix("WeightsUnpickler error:").strip().split(". ")[0]
-    return lines[0] if lines else type(exc).__name__
+    useful = [
+        line
+        for line in lines
+        if "weights_only" not in line and not line.startswith(("Weights only load failed", "("))
+    ]
+    return useful[0] if useful else type(exc).__name__
 
 
 def load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:

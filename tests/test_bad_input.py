@@ -189,6 +189,11 @@ def test_bad_audio(kind: str, task_copy: Path, tmp_path: Path) -> None:
     )
     assert_cache_clean(cache)
     assert not [e for e in EmbeddingCache(cache).entries() if e.name.startswith("train")]
+    outcome = CliRunner().invoke(main, ["tasks", "validate", str(task_copy)])
+    assert outcome.exit_code == 1, outcome.output
+    assert "Traceback" not in outcome.output
+    [line] = [x for x in outcome.output.splitlines() if victim.name in x]
+    assert reason in line, outcome.output
 
 
 def _edit_json(path: Path, change: Callable[[Any], None]) -> None:

@@ -130,14 +130,16 @@ def test_http_fetch_installs_task(tmp_path: Path, server: tuple[str, Path]) -> N
     )
     assert path == out / TASK
     assert load_task(path).name == "toy_task"
-    assert sorted(p.name for p in out.iterdir()) == [DOWNLOADS, TASK]
-    assert list((out / DOWNLOADS).iterdir()) == []
+    assert sorted(p.name for p in out.iterdir()) == [TASK]
 
 
 def test_file_url_and_local_path(tmp_path: Path) -> None:
     archive = make_archive(tmp_path)
     path = fetch_task(archive.as_uri(), tmp_path / "a", sha256=sha256(archive), progress=False)
     assert load_task(path).sample_rates == (16000,)
+    with pytest.raises(HearbenchError, match="sha256 mismatch"):
+        fetch_task(archive.as_uri(), tmp_path / "refused", sha256="0" * 64, progress=False)
+    assert list((tmp_path / "refused").iterdir()) == []
     path = fetch_task(archive, tmp_path / "b", progress=False)
     assert load_task(path).name == "toy_task"
     assert archive.is_file()
@@ -162,7 +164,7 @@ def test_checksum_mismatch(tmp_path: Path, server: tuple[str, Path]) -> None:
     message = str(exc.value)
     assert "\n" not in message and archive.name in message and "sha256 mismatch" in message
     assert not (out / TASK).exists()
-    assert list((out / DOWNLOADS).iterdir()) == []
+    assert not (out / DOWNLOADS).exists()
 
 
 def test_truncated_archive(tmp_path: Path, server: tuple[str, Path]) -> None:
@@ -173,7 +175,7 @@ def test_truncated_archive(tmp_path: Path, server: tuple[str, Path]) -> None:
     with pytest.raises(HearbenchError, match="truncated or corrupt") as exc:
         fetch_task(f"{url}/cut.tar.gz", out, progress=False)
     assert "cut.tar.gz" in str(exc.value) and "\n" not in str(exc.value)
-    assert sorted(p.name for p in out.iterdir()) == [DOWNLOADS]
+    assert list(out.iterdir()) == []
 
 
 def _malicious(tmp_path: Path, kind: str) -> Path:
@@ -286,3 +288,80 @@ def test_complete_part_file_is_used(tmp_path: Path, server: tuple[str, Path]) ->
     path = fetch_task(f"{url}/{archive.name}", out, sha256=sha256(archive), progress=False)
     assert RangeHandler.ranges == [f"bytes={archive.stat().st_size}-"]
     assert load_task(path).name == "toy_task"
+
+
+def _bomb(tmp_path: Path, inflated: int) -> Path:
+    """A valid task archive plus one member of ``inflated`` zero bytes (a few KB gzipped)."""
+    task = _task(tmp_path, 16000)
+    archive = tmp_path / "bomb.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(task, arcname=f"tasks/{TASK}")
+        info = tarfile.TarInfo(f"tasks/{TASK}/padding.bin")
+        info.size = inflated
+
+        class Zeros(io.RawIOBase):
+            def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+                buffer[:] = bytes(len(buffer))
+                return len(buffer)
+
+        tar.addfile(info, Zeros())
+    return archive
+
+
+def test_archive_inflating_past_the_cap_is_refused_before_writing(tmp_path: Path) -> None:
+    archive = _bomb(tmp_path, 300 * 1024**2)
+    assert archive.stat().st_size < 1024**2
+    out = tmp_path / "tasks"
+    with pytest.raises(HearbenchError) as exc:
+        fetch_task(archive, out, progress=False)
+    message = str(exc.value)
+    assert "\n" not in message and archive.name in message
+    assert f"over the extraction cap of {256 * 1024**2} bytes" in message
+    assert list(out.iterdir()) == []
+
+    target = tmp_path / "direct"
+    target.mkdir()
+    with pytest.raises(HearbenchError, match="over the extraction cap of 1000 bytes"):
+        extract_archive(make_archive(tmp_path / "small"), target, progress=False, max_bytes=1000)
+    assert list(target.iterdir()) == []
+
+
+def test_archive_past_the_free_space_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as shutil_module
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda _: usage(10**6, 0, 10**6))
+    out = tmp_path / "tasks"
+    with pytest.raises(HearbenchError, match="bytes free") as exc:
+        fetch_task(make_archive(tmp_path), out, progress=False)
+    assert "\n" not in str(exc.value)
+    assert list(out.iterdir()) == []
+
+
+def test_cli_cap_option_and_symlink_chain_escape(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hearbench.cli import main
+
+    archive = make_archive(tmp_path)
+    out = tmp_path / "tasks"
+    outcome = CliRunner().invoke(
+        main, ["tasks", "fetch", str(archive), "--out", str(out), "--max-extract-bytes", "10"]
+    )
+    assert outcome.exit_code == 1
+    assert outcome.output.strip().startswith("error: ") and len(outcome.output.strip().splitlines()) == 1
+    assert "over the extraction cap of 10 bytes" in outcome.output
+
+    chain = tmp_path / "chain.tar"
+    with tarfile.open(chain, "w") as tar:
+        for name, target in (("a/l1", "."), ("a/l2", "l1/.."), ("a/l3", "l2/..")):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = tarfile.SYMTYPE, target
+            tar.addfile(link)
+    staging = tmp_path / "x"
+    staging.mkdir()
+    with pytest.raises(HearbenchError) as exc:
+        extract_archive(chain, staging, progress=False)
+    message = str(exc.value)
+    assert "\n" not in message and "escape" in message and "corrupt" not in message

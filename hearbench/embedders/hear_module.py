@@ -5,12 +5,17 @@ The module must provide ``load_model``, ``get_timestamp_embeddings`` and
 ``scene_embedding_size`` and ``timestamp_embedding_size``. Options are ``load_model``'s keyword
 parameters (typed by their defaults, checked before the model loads); random weights are
 honoured only where ``load_model`` takes a ``pretrained`` argument, refused otherwise.
+
+Any exception the module raises is re-raised as a one-line :class:`HearbenchError` naming
+the module and the function (``hear:MODULE: load_model failed: TypeError: ...``), chained to
+the original so that ``--debug`` shows its traceback.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,6 +54,19 @@ def load_model_options(who: str, load_model: Any) -> OptionSet | None:
     return OptionSet(who, tuple(declared))
 
 
+def call_module(module_name: str, function: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, turning any exception into one line naming module and function."""
+    try:
+        return fn(*args, **kwargs)
+    except HearbenchError:
+        raise
+    except Exception as exc:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise HearbenchError(
+            f"hear:{module_name}: {function} failed: {type(exc).__name__}: {first}".rstrip(": ")
+        ) from exc
+
+
 class HearModuleEmbedder(Embedder):
     """Wraps a HEAR 2021 module; options are passed to its ``load_model``."""
 
@@ -63,6 +81,12 @@ class HearModuleEmbedder(Embedder):
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise HearbenchError(f"hear:{module_name}: cannot import the module ({exc})") from exc
+        except Exception as exc:
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            raise HearbenchError(
+                f"hear:{module_name}: import failed: {type(exc).__name__}: {first}"
+            ) from exc
+        self.module_name = module_name
         missing = [fn for fn in REQUIRED if not callable(getattr(module, fn, None))]
         if missing:
             raise HearbenchError(
@@ -83,9 +107,9 @@ class HearModuleEmbedder(Embedder):
         if weights is not None:
             if not Path(weights).is_file():
                 raise HearbenchError(f"{weights}: weights file not found")
-            self.model = module.load_model(str(weights), **options)
+            self.model = call_module(module_name, "load_model", module.load_model, str(weights), **options)
         else:
-            self.model = module.load_model(**options)
+            self.model = call_module(module_name, "load_model", module.load_model, **options)
         for attr in ("sample_rate", "scene_embedding_size", "timestamp_embedding_size"):
             value = getattr(self.model, attr, None)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -113,14 +137,24 @@ class HearModuleEmbedder(Embedder):
 
     def timestamp_embeddings(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            emb, stamps = self.module.get_timestamp_embeddings(
-                self._device_audio(audio), self.model
+            emb, stamps = call_module(
+                self.module_name,
+                "get_timestamp_embeddings",
+                self.module.get_timestamp_embeddings,
+                self._device_audio(audio),
+                self.model,
             )
         return emb.detach().float().cpu(), stamps.detach().float().cpu()
 
     def scene_embeddings(self, audio: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            emb = self.module.get_scene_embeddings(self._device_audio(audio), self.model)
+            emb = call_module(
+                self.module_name,
+                "get_scene_embeddings",
+                self.module.get_scene_embeddings,
+                self._device_audio(audio),
+                self.model,
+            )
         return emb.detach().float().cpu()
 
     def torch_module(self) -> torch.nn.Module | None:

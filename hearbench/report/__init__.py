@@ -10,12 +10,12 @@ PNG and SVG). Outputs depend only on the inputs: the same results give byte-iden
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
+from hearbench.predictions import PredictionsLike
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.published import SUITE, default_published_path, load_published
 from hearbench.report.render import FORMATS, render
@@ -39,7 +39,7 @@ def resolve_published(source: str | Path | Sequence[Result]) -> list[Result]:
 
 def _inputs(
     source: str | Path | Sequence[Result],
-) -> tuple[list[Result], list[tuple[Result, Mapping[str, Any] | None]]]:
+) -> tuple[list[Result], list[tuple[Result, PredictionsLike | None]]]:
     if isinstance(source, str | Path):
         root = Path(source)
         results = read_results(root)

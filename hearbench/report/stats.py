@@ -26,8 +26,9 @@ import numpy.typing as npt
 
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
+from hearbench.predictions import Predictions, PredictionsLike, SceneFold, as_predictions
 from hearbench.report.tables import CellStats, RowKey, row_key, task_key
-from hearbench.results import Result, predictions_path, read_predictions, result_path
+from hearbench.results import Result, result_predictions
 
 logger = logging.getLogger(__name__)
 
@@ -114,34 +115,16 @@ class _Fold:
         )
 
 
-def _folds(predictions: Mapping[str, Any]) -> list[_Fold]:
-    kind = predictions.get("kind")
-    folds = predictions.get("folds")
-    if kind not in ("scene", "event") or not isinstance(folds, list) or not folds:
-        raise HearbenchError("predictions: 'kind' must be scene or event, with a non-empty 'folds'")
+def _folds(predictions: PredictionsLike) -> list[_Fold]:
+    record = as_predictions(predictions)
     out = []
-    for fold in folds:
-        key = (fold.get("fold"), tuple(fold.get("test", ())))
-        if kind == "scene":
-            files = tuple(str(f) for f in fold["files"])
-            scores = np.asarray(fold["scores"], dtype=np.float64)
-            targets = np.asarray(fold["targets"], dtype=np.float64)
-            if scores.shape[0] != len(files) or targets.shape != scores.shape:
-                raise HearbenchError(
-                    f"predictions fold {key[0]}: {len(files)} files, scores {scores.shape}, "
-                    f"targets {targets.shape}"
-                )
-            out.append(_Fold(key, files, "scene", scores, targets))
+    for fold in record.folds:
+        key = (fold.fold, fold.test)
+        if isinstance(fold, SceneFold):
+            out.append(_Fold(key, fold.files, "scene", fold.scores, fold.targets))
         else:
-            references = dict(fold["references"])
             out.append(
-                _Fold(
-                    key,
-                    tuple(sorted(references)),
-                    "event",
-                    events=dict(fold["events"]),
-                    references=references,
-                )
+                _Fold(key, fold.files, "event", events=fold.events, references=fold.references)
             )
     return out
 
@@ -174,7 +157,7 @@ def _percentiles(values: npt.NDArray[np.float64], alpha: float) -> tuple[float, 
 
 
 def bootstrap_ci(
-    predictions: Mapping[str, Any],
+    predictions: PredictionsLike,
     metric: str,
     n_boot: int = 1000,
     alpha: float = 0.05,
@@ -218,10 +201,10 @@ def bootstrap_ci(
     return BootstrapCI(estimate, low, high, std, n_boot, sum(len(f.files) for f in folds))
 
 
-def _paired_folds(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[_Fold, _Fold]]:
+def _paired_folds(a: PredictionsLike, b: PredictionsLike) -> list[tuple[_Fold, _Fold]]:
     folds_a = {f.key: f for f in _folds(a)}
     folds_b = {f.key: f for f in _folds(b)}
-    if a.get("kind") != b.get("kind"):
+    if as_predictions(a).kind != as_predictions(b).kind:
         raise HearbenchError("paired test: predictions are of different kinds")
     shared = sorted(set(folds_a) & set(folds_b), key=repr)
     if not shared:
@@ -260,8 +243,8 @@ def _swap(fa: _Fold, fb: _Fold, mask: npt.NDArray[np.bool_]) -> tuple[_Fold, _Fo
 
 
 def paired_test(
-    a: Mapping[str, Any],
-    b: Mapping[str, Any],
+    a: PredictionsLike,
+    b: PredictionsLike,
     metric: str,
     n_resamples: int = 1000,
     method: PairedMethod = "permutation",
@@ -329,18 +312,13 @@ def paired_test(
     return PairedTest(observed, float(p), method, n_items, n_resamples)
 
 
-def stored_predictions(root: str | Path, result: Result) -> dict[str, Any] | None:
+def stored_predictions(root: str | Path, result: Result) -> Predictions | None:
     """The predictions stored beside ``result`` under the results folder ``root``, if any."""
-    path = result_path(
-        root, result.embedder_id, str(result.task["name"]), str(result.probe["name"])
-    )
-    if not predictions_path(path).is_file():
-        return None
-    return read_predictions(path)
+    return result_predictions(root, result)
 
 
 def cell_statistics(
-    entries: Sequence[tuple[Result, Mapping[str, Any] | None]],
+    entries: Sequence[tuple[Result, PredictionsLike | None]],
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
@@ -364,7 +342,7 @@ def cell_statistics(
         :class:`~hearbench.report.tables.CellStats` by (row key, task key).
     """
     out: dict[tuple[RowKey, str], CellStats] = {}
-    by_task: dict[str, list[tuple[Result, Mapping[str, Any] | None]]] = {}
+    by_task: dict[str, list[tuple[Result, PredictionsLike | None]]] = {}
     for result, preds in entries:
         by_task.setdefault(task_key(result), []).append((result, preds))
     for task in sorted(by_task):

@@ -13,6 +13,7 @@ from pathlib import Path
 import soundfile as sf
 
 from hearbench.api import HearbenchError
+from hearbench.audio import read_audio
 from hearbench.tasks.format import Task, load_task
 from hearbench.tasks.manifest import audit
 
@@ -73,18 +74,26 @@ def _audio(task: Task) -> Iterator[str]:
             for filename in sorted(present - listed):
                 yield f"{folder / filename}: not listed in {split}.json"
             for filename in sorted(listed & present):
-                path = folder / filename
-                try:
-                    info = sf.info(str(path))
-                except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-                    yield f"{path}: unreadable audio ({exc})"
-                    continue
-                if info.samplerate != rate:
-                    yield f"{path}: sample rate {info.samplerate} in a {rate} folder"
-                if info.channels != 1:
-                    yield f"{path}: {info.channels} channels, expected mono"
-                if expected is not None and info.frames != expected:
-                    yield f"{path}: {info.frames} samples, expected {expected}"
+                yield from _audio_file(folder / filename, rate, expected)
+
+
+def _audio_file(path: Path, rate: int, expected: int | None) -> Iterator[str]:
+    """Problems of one audio file, decoding it as a run would."""
+    try:
+        audio, file_rate = read_audio(path)
+        info = sf.info(str(path))
+    except HearbenchError as exc:
+        yield str(exc)
+        return
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        yield f"{path}: unreadable audio ({exc})"
+        return
+    if file_rate != rate:
+        yield f"{path}: sample rate {file_rate} in a {rate} folder"
+    if audio.shape[0] != info.frames:
+        yield f"{path}: header declares {info.frames} samples, {audio.shape[0]} decode"
+    elif expected is not None and info.frames != expected:
+        yield f"{path}: {info.frames} samples, expected {expected}"
 
 
 def _clip_ms(task: Task, split: str, filename: str) -> float | None:
@@ -127,9 +136,11 @@ def validate_task(path: str | Path) -> list[str]:
     Checks: metadata, vocabulary and split files parse (labels in the vocabulary, see
     :func:`~hearbench.tasks.format.load_task`); no split is empty and no file is in two splits;
     multiclass scene files have one label; every listed file exists in every sample-rate folder
-    and nothing unlisted does; every file is readable mono audio whose rate equals its folder
-    name and whose length is ``sample_duration`` × rate where that is set; events lie within
-    their clip; every audio file's content equals its record in the audio manifest.
+    and nothing unlisted does; every file decodes (as :func:`~hearbench.audio.read_audio` reads
+    it for a run: no NaN or Inf samples, no header claiming more data than the file holds) to
+    mono audio whose rate equals its folder name and whose length is ``sample_duration`` ×
+    rate where that is set; events lie within their clip; every audio file\'s content equals
+    its record in the audio manifest.
 
     Args:
         path: The task directory.
