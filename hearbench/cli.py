@@ -341,6 +341,8 @@ def run(
 @click.option("--with-published", default=None, help="Include published scores: hear2021 or a leaderboard CSV.")
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap/permutation resamples.")
 @click.option("--no-stats", is_flag=True, help="Skip confidence intervals and significance marks.")
+@click.option("--aggregate-over", multiple=True, help="Task set of an aggregate: hear2021, local, shared or TASK,TASK,... (repeatable; default: per group the tasks its rows share).")
+@click.option("--impute", is_flag=True, help="Impute missing tasks of a set the HEAR 2021 way instead of leaving the row out.")
 @friendly
 def report(
     results_dir: str,
@@ -350,6 +352,8 @@ def report(
     with_published: str | None,
     n_boot: int,
     no_stats: bool,
+    aggregate_over: tuple[str, ...],
+    impute: bool,
 ) -> None:
     """Write leaderboard tables and score-versus-complexity plots from a results folder."""
     from hearbench.report import write_report
@@ -362,6 +366,8 @@ def report(
         with_published=with_published,
         stats=not no_stats,
         n_boot=n_boot,
+        aggregate_over=aggregate_over or None,
+        impute=impute,
     )
     for path in written:
         click.echo(str(path))
@@ -498,6 +504,10 @@ def demo(out_dir: str) -> None:
     for path in run_demo(Path(out_dir)):
         click.echo(str(path))
 
+
+from hearbench.cli_results import results_group  # noqa: E402
+
+main.add_command(results_group)
 
 if __name__ == "__main__":
     main()

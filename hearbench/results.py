@@ -199,3 +199,6 @@ def read_predictions(result_file: str | Path) -> dict[str, Any]:
     except (OSError, json.JSONDecodeError) as exc:
         raise HearbenchError(f"{path}: cannot read predictions ({exc})") from exc
     return data
+
+
+from hearbench.results_frame import load_results as load_results  # noqa: E402
