@@ -14,6 +14,8 @@ import pytest
 
 from hearbench.api import HearbenchError
 from hearbench.report import write_report
+from hearbench.report.aggregates import hear_normalized_score, mean_rank, score_over_best
+from hearbench.report.html import report_page
 from hearbench.report.pareto import dominates, pareto_front
 from hearbench.report.published import (
     HEAR2021_TASKS,
@@ -21,8 +23,6 @@ from hearbench.report.published import (
     load_published,
     load_published_params,
 )
-from hearbench.report.aggregates import hear_normalized_score, mean_rank, score_over_best
-from hearbench.report.html import report_page
 from hearbench.report.render import to_csv, to_latex, to_markdown
 from hearbench.report.stats import bootstrap_ci, cell_statistics, paired_test
 from hearbench.report.sweeps import sweeps

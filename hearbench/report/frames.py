@@ -21,9 +21,14 @@ AGGREGATES = (("hear_score", "HEAR score"), ("score_over_best", "Score/best"), (
 
 
 def num(value: float, signed: bool = False, decimals: int = 3) -> str:
-    """Fixed-decimal text of a number, ``—`` for NaN, never ``-0.000``."""
+    """Fixed-decimal text of a number, ``—`` for NaN, never ``-0.000``.
+
+    The value is first rounded to :data:`CSV_DECIMALS` decimals, so that a score on a display
+    rounding boundary (0.3005) prints the same whatever noise its last bits carry.
+    """
     if math.isnan(value):
         return MISSING
+    value = round(float(value), CSV_DECIMALS)
     text = f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
     zero = "0." + "0" * decimals
     return text.replace(f"-{zero}", zero).replace(f"+{zero}", zero)

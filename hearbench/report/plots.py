@@ -29,7 +29,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormatter, NullLocator
 from matplotlib.transforms import Bbox
 
 from hearbench.api import HearbenchError
@@ -116,7 +116,7 @@ class _Point:
 
 
 @dataclass(frozen=True)
-class _Panel:
+class Panel:
     """The points of one panel and the rows it could not place."""
 
     points: list[_Point]
@@ -127,11 +127,13 @@ class _Panel:
 def _plotted(value: float, significant: bool = False) -> float:
     """A value as drawn: rounded, so that last-bit noise never moves a pixel."""
     if significant:
-        return float(f"{value:.6g}")
+        return float(f"{value:.4g}")
     return round(value, 6) + 0.0
 
 
-def _panel(board: Leaderboard, key: str, task_set: str | None, task: str | None) -> _Panel:
+def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str | None) -> Panel:
+    """The rows a panel places: those in the aggregate over ``task_set`` (or with a cell on
+    ``task``) that have a positive ``key`` cost; the others, named, by reason."""
     points, not_in, no_cost = [], [], []
     for row in board.rows:
         score = math.nan
@@ -157,7 +159,7 @@ def _panel(board: Leaderboard, key: str, task_set: str | None, task: str | None)
                 bool(row.shortened),
             )
         )
-    return _Panel(points, not_in, no_cost)
+    return Panel(points, not_in, no_cost)
 
 
 def _no_cost_note(key: str, rows: Sequence[str], limit: int = 4, width: int = 80) -> str:
@@ -203,6 +205,9 @@ def _scatter_front(
             label="Pareto front",
         )
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(EngFormatter(places=0, sep=""))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.15, y=0.08)
     ax.grid(True, which="major", linewidth=0.3, color="0.85")
     return [(points[i], label_size) for i in front]
@@ -294,7 +299,7 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
         The written files, or ``[]`` when no row of any aggregate has that cost.
     """
     key = cost_key(x)
-    panels = [(s, _panel(board, key, s.name, None)) for s in board.task_sets if s.tasks]
+    panels = [(s, panel_points(board, key, s.name, None)) for s in board.task_sets if s.tasks]
     panels = [(s, p) for s, p in panels if p.points]
     if not panels:
         logger.info("no aggregated row has a %s figure; score-versus-%s plot skipped", key, x)
@@ -321,7 +326,7 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
         The written files, or ``[]`` when no task has a row with that cost.
     """
     key = cost_key(x)
-    panels = [(c, _panel(board, key, None, c.task)) for c in board.columns]
+    panels = [(c, panel_points(board, key, None, c.task)) for c in board.columns]
     panels = [(c, p) for c, p in panels if p.points]
     if not panels:
         return []
@@ -458,7 +463,7 @@ def figure_captions(
             for task_set in board.task_sets:
                 if not task_set.tasks:
                     continue
-                panel = _panel(board, key, task_set.name, None)
+                panel = panel_points(board, key, task_set.name, None)
                 tasks = ", ".join(labels.get(t, t) for t in task_set.tasks)
                 text = f"{task_set.label} panel: over {tasks}"
                 if panel.not_in:
