@@ -4,7 +4,8 @@ The page holds the leaderboard (pandas ``Styler.to_html``; published rows, best,
 imputed cells carry classes), how each aggregate was computed, the probe-sensitivity tables,
 the complexity figures, the sweeps and every plot as inline SVG. A small inline script sorts
 the leaderboard by any column on a click on its header, or on load from ``#sort=<column>``
-(``#sort=-<column>`` for descending). Nothing is fetched from the network.
+(``#sort=-<column>`` for descending), or by clicks replayed from ``#click=<column>,...``.
+Nothing is fetched from the network.
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ _SCRIPT = """
         }
         r = descending ? v - u : u - v;
       } else {
-        r = x.textContent.localeCompare(y.textContent);
+        var s = x.textContent, t = y.textContent;
+        r = s < t ? -1 : (s > t ? 1 : 0);
         if (descending) { r = -r; }
       }
       return r !== 0 ? r : a.dataset.order - b.dataset.order;
@@ -92,6 +94,10 @@ _SCRIPT = """
   });
   var match = /sort=(-?)(\\d+)/.exec(window.location.hash);
   if (match && +match[2] < heads.length) { sortBy(+match[2], match[1] === "-"); }
+  var clicks = /click=([\\d,]+)/.exec(window.location.hash);
+  if (clicks) {
+    clicks[1].split(",").forEach(function (i) { if (heads[+i]) { heads[+i].click(); } });
+  }
 })();
 """.strip()
 
