@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormatter, NullLocator
-from matplotlib.transforms import Bbox
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
+from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.published import task_display_name
 from hearbench.report.sweeps import label_order, natural_key, sweeps
@@ -234,54 +233,7 @@ def _render_and_label(fig: Figure, labels: Sequence[tuple[Axes, Sequence[tuple[_
         fig.set_layout_engine("none")
         renderer = canvas.get_renderer()
         for ax, items in labels:
-            place_labels(ax, items, renderer)
-
-
-_OFFSETS = [(4, 4), (4, -9), (-4, 4), (-4, -9), (4, 13), (4, -18), (-4, 13), (-4, -18)]
-_OFFSETS += [(dx, dy) for k in range(2, 8) for dy in (9 * k + 4, -9 * k - 9) for dx in (8, -8)]
-
-
-def place_labels(ax: Axes, items: Sequence[tuple[_Point, float]], renderer: Any) -> None:
-    """Annotate points with their labels, each at the first offset free of overlaps.
-
-    Candidates are tried in a fixed order (near the point first, then further up or down
-    with a leader line), so placement is deterministic.
-    """
-    transform = ax.transData
-    taken = []
-    for collection in ax.collections:
-        for xy in np.asarray(collection.get_offsets()):
-            x, y = transform.transform(xy)
-            taken.append(Bbox.from_extents(x - 3, y - 3, x + 3, y + 3))
-    frame = ax.get_window_extent(renderer)
-    for point, size in items:
-        chosen = None
-        for dx, dy in _OFFSETS:
-            far = abs(dy) > 13
-            text = ax.annotate(
-                point.label,
-                (point.cost, point.score),
-                xytext=(dx, dy),
-                textcoords="offset points",
-                fontsize=size,
-                color="0.15",
-                ha="left" if dx > 0 else "right",
-                arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.5} if far else None,
-            )
-            box = text.get_window_extent(renderer)
-            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            if inside and not any(box.overlaps(t) for t in taken):
-                chosen = box
-                break
-            text.remove()
-        if chosen is None:
-            dx, dy = _OFFSETS[0]
-            text = ax.annotate(
-                point.label, (point.cost, point.score), xytext=(dx, dy),
-                textcoords="offset points", fontsize=size, color="0.15",
-            )
-            chosen = text.get_window_extent(renderer)
-        taken.append(chosen)
+            place_labels(ax, [(p.cost, p.score, p.label, size) for p, size in items], renderer)
 
 
 def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
