@@ -14,12 +14,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from hearbench.api import HearbenchError
-from hearbench.metrics import get_metric
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from hearbench.results import Result
 
 ID_COLUMNS = ("source", "embedder_id", "probe")
@@ -50,6 +49,8 @@ SHORTENING_OPTIONS = ("max_epochs", "points")
 
 
 def _higher(metric: str) -> bool | None:
+    from hearbench.metrics import get_metric
+
     try:
         return get_metric(metric).higher_is_better
     except (HearbenchError, KeyError):
@@ -108,6 +109,8 @@ def result_records(result: Result, results_dir: str = "") -> list[dict[str, Any]
 
 def results_frame(results: Iterable[Result], results_dir: str = "") -> pd.DataFrame:
     """The tidy frame of some results (see :func:`load_results`)."""
+    import pandas as pd
+
     records = [row for r in results for row in result_records(r, results_dir)]
     frame = pd.DataFrame.from_records(records)
     if frame.empty:
@@ -139,6 +142,8 @@ def load_results(
     Raises:
         HearbenchError: if a folder is missing or holds a malformed result.
     """
+    import pandas as pd
+
     from hearbench.results import read_results
 
     folders = [dirs] if isinstance(dirs, str | Path) else list(dirs)
@@ -165,6 +170,7 @@ def to_wide(
         metric: The metric to show; ``None`` for each task's primary metric.
         stat: Aggregate over folds: ``mean`` or ``std`` (sample std, as the results record).
     """
+
     if stat not in ("mean", "std"):
         raise HearbenchError(f"stat must be mean or std, got {stat!r}")
     chosen = frame[frame["primary"]] if metric is None else frame[frame["metric"] == metric]

@@ -135,3 +135,28 @@ def test_results_commands(tmp_path: Path) -> None:
     assert bad.exit_code == 1 and bad.output.strip().splitlines()[-1] == "error: --task 'nope': no such task in the results"
     missing = runner.invoke(main, ["results", "list", str(tmp_path / "absent")])
     assert missing.exit_code == 1 and "results folder not found" in missing.output
+
+
+def test_report_command_takes_task_sets_and_impute(tmp_path: Path) -> None:
+    results = [
+        make_result("full", "t1", [0.8]),
+        make_result("full", "t2", [0.6]),
+        make_result("partial", "t1", [0.5]),
+        make_result("third", "t1", [0.7]),
+        make_result("third", "t2", [0.2]),
+    ]
+    for result in results:
+        write_result(tmp_path / "r", result, None)
+    runner = CliRunner()
+    base = ["report", str(tmp_path / "r"), "--no-stats", "--format", "csv", "--x", "params"]
+    bad = runner.invoke(main, [*base, "--out", str(tmp_path / "a"), "--aggregate-over", "nope"])
+    assert bad.exit_code == 1 and "--aggregate-over: 'nope' is not a task of the table" in bad.output
+    for extra, partial in (([], "-1.000000"), (["--aggregate-over", "t1,t2"], ""), (["--aggregate-over", "t1,t2", "--impute"], None)):
+        out = tmp_path / f"out{len(extra)}"
+        done = runner.invoke(main, [*base, "--out", str(out), *extra])
+        assert done.exit_code == 0, done.output
+        rows = {r["embedder"]: r for r in csv.DictReader((out / "leaderboard.csv").open())}
+        if partial is None:
+            assert rows["partial"]["hear_score"] != "" and rows["partial"]["t2:imputed"] != ""
+        else:
+            assert rows["partial"]["hear_score"] == partial

@@ -110,6 +110,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
+    build_leaderboard(results, None, aggregate_over, impute)  # bad task sets fail before the stats
     cell_stats = None
     significance = None
     if stats and any(p is not None for _, p in entries):
