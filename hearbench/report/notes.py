@@ -18,8 +18,8 @@ def task_set_note(board: Leaderboard, task_set: TaskSet) -> str:
     labels = {c.task: c.label for c in board.columns}
     if not task_set.tasks:
         return (
-            f"No {task_set.label} aggregate: no task is shared by every row that ran a "
-            f"{task_set.label} task ({task_set.rule})."
+            f"No {task_set.label} aggregate: no {task_set.label} task is shared by every row "
+            "that ran one (--aggregate-over names a set, e.g. one task)."
         )
     names = ", ".join(labels.get(t, t) for t in task_set.tasks)
     text = (
