@@ -4,57 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-import traceback
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from hearbench.api import HearbenchError
+from hearbench.cli_errors import debugging, friendly
 from hearbench.cli_heareval import export_group, import_group
+from hearbench.cli_results import results_group
 from hearbench.options import parse_options
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def debugging() -> bool:
-    """Whether ``--debug`` was given (or ``HEARBENCH_DEBUG=1`` is set)."""
-    if os.environ.get("HEARBENCH_DEBUG", "") not in ("", "0"):
-        return True
-    context = click.get_current_context(silent=True)
-    return bool(context is not None and context.find_root().params.get("debug"))
-
-
-def friendly(fn: F) -> F:
-    """Turn any error into a one-line ``error: ...`` message and exit code 1.
-
-    A :class:`HearbenchError` is shown as it is; any other exception (from a third-party
-    module, a plugin or a library) as ``Type: first line``. With ``--debug`` the traceback
-    is printed first.
-    """
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HearbenchError as exc:
-            if debugging():
-                traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except Exception as exc:
-            if debugging():
-                traceback.print_exc()
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            hint = "" if debugging() else " (--debug shows the traceback)"
-            click.echo(f"error: {type(exc).__name__}: {first}{hint}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def embedder_options(fn: F) -> F:
@@ -451,6 +414,8 @@ def run(
 @click.option("--with-published", default=None, help="Include published scores: hear2021 or a leaderboard CSV.")
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap/permutation resamples.")
 @click.option("--no-stats", is_flag=True, help="Skip confidence intervals and significance marks.")
+@click.option("--aggregate-over", multiple=True, help="Task set of an aggregate: hear2021, local, shared or TASK,TASK,... (repeatable; default: per group the tasks its rows share).")
+@click.option("--impute", is_flag=True, help="Impute missing tasks of a set the HEAR 2021 way instead of leaving the row out.")
 @friendly
 def report(
     results_dir: str,
@@ -460,6 +425,8 @@ def report(
     with_published: str | None,
     n_boot: int,
     no_stats: bool,
+    aggregate_over: tuple[str, ...],
+    impute: bool,
 ) -> None:
     """Write leaderboard tables and score-versus-complexity plots from a results folder."""
     from hearbench.report import write_report
@@ -472,6 +439,8 @@ def report(
         with_published=with_published,
         stats=not no_stats,
         n_boot=n_boot,
+        aggregate_over=aggregate_over or None,
+        impute=impute,
     )
     for path in written:
         click.echo(str(path))
@@ -619,24 +588,6 @@ def cache_prune(cache_dir: str | None) -> None:
         click.echo(f"removed {path}")
 
 
-@main.group()
-def results() -> None:
-    """Maintain a results folder."""
-
-
-@results.command("prune")
-@click.argument("results_dir", type=click.Path(file_okay=False), default="results")
-@friendly
-def results_prune(results_dir: str) -> None:
-    """Remove temporary files that killed writes left in RESULTS_DIR."""
-    from hearbench.results import prune_results
-
-    removed = prune_results(results_dir)
-    for path in removed:
-        click.echo(f"removed {path}")
-    click.echo(f"{len(removed)} leftover(s) removed")
-
-
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="demo-out", show_default=True)
 @friendly
@@ -650,6 +601,7 @@ def demo(out_dir: str) -> None:
 
 main.add_command(export_group)
 main.add_command(import_group)
+main.add_command(results_group)
 
 if __name__ == "__main__":
     main()

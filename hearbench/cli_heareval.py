@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Mapping, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from hearbench.api import HearbenchError
+from hearbench.cli_errors import friendly
 from hearbench.options import parse_options
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _friendly(fn: F) -> F:
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except HearbenchError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group("export")
@@ -42,7 +28,7 @@ def export_group() -> None:
 @click.option("--task", "task_path", required=True, type=click.Path(file_okay=False, exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
 @click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None)
-@_friendly
+@friendly
 def export_heareval(
     embedder_name: str,
     weights: str | None,
@@ -82,7 +68,7 @@ def import_group() -> None:
 @click.option("--probe-option", "probe_options", multiple=True, metavar="KEY=VALUE", help="Probe option.")
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the scores.")
-@_friendly
+@friendly
 def import_heareval(
     folder: str, probe: str | None, probe_options: Sequence[str], seed: int, json_out: str | None
 ) -> None:

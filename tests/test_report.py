@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 
 from hearbench.api import HearbenchError
 from hearbench.report import write_report
+from hearbench.report.aggregates import hear_normalized_score, mean_rank, score_over_best
+from hearbench.report.html import report_page
 from hearbench.report.pareto import dominates, pareto_front
 from hearbench.report.published import (
     HEAR2021_TASKS,
@@ -20,10 +23,10 @@ from hearbench.report.published import (
     load_published,
     load_published_params,
 )
-from hearbench.report.render import to_csv, to_html, to_latex, to_markdown
+from hearbench.report.render import to_csv, to_latex, to_markdown
 from hearbench.report.stats import bootstrap_ci, cell_statistics, paired_test
 from hearbench.report.sweeps import sweeps
-from hearbench.report.tables import build_leaderboard, hear_normalized_score, score_over_best
+from hearbench.report.tables import build_leaderboard
 from hearbench.results import Result, Score, write_result
 
 N_CLASSES = 4
@@ -54,6 +57,16 @@ def make_result(
         scores={metric: Score.from_folds(folds)},
         complexity=complexity,
     )
+
+
+def md_rows(md: str) -> dict[str, list[str]]:
+    """The body rows of a Markdown table, by first cell, cells stripped."""
+    lines = [line for line in md.splitlines() if line.startswith("|")][2:]
+    rows = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        rows[cells[0]] = cells[1:]
+    return rows
 
 
 def scene_predictions(correct: list[np.ndarray], seed: int = 0) -> dict[str, Any]:
@@ -146,16 +159,20 @@ def test_hear_score_and_score_over_best_on_a_hand_worked_example() -> None:
     board = build_leaderboard(results)
     assert [r.label for r in board.rows] == ["A", "B", "C", "D"]
     for row in board.rows:
-        assert row.hear_score == pytest.approx(expected[row.label], abs=1e-12)
-        assert row.score_over_best == pytest.approx(ratios[row.label], abs=1e-12)
-    md = to_markdown(board)
-    assert "| A | +1.000 | 1.000 | 2/2 | **0.900 ± 0.000** | **0.100 ± 0.000** |" in md
-    assert f"| B | {expected['B']:+.3f} | {ratios['B']:.3f} |" in md
-    assert "IterativeImputer(max\\_iter=10, random\\_state=0)" in md
-    assert "segment\\_1s\\_er (lower is better)" in md
+        assert row.aggregates["local"].hear_score == pytest.approx(expected[row.label], abs=1e-12)
+        assert row.aggregates["local"].score_over_best == pytest.approx(ratios[row.label], abs=1e-12)
+    # Ranks: t1 A 1, B 2, C and D tied 3.5; t2 (lower is better) A 1, C 2, B 3, D 4.
+    ranks = {"A": 1.0, "B": 2.5, "C": 2.75, "D": 3.75}
+    assert mean_rank(matrix, [True, False]) == pytest.approx([ranks[k] for k in "ABCD"])
+    md = md_rows(to_markdown(board))
+    assert md["A"] == ["+1.000", "1.000", "1.00", "2/2", "**0.900 ± 0.000**", "**0.100 ± 0.000**"]
+    assert md["B"][:3] == [f"{expected['B']:+.3f}", f"{ratios['B']:.3f}", "2.50"]
+    text = to_markdown(board)
+    assert "over 2 task(s)" in text and "nothing is imputed" in text
+    assert "segment\\_1s\\_er (lower is better)" in text
 
 
-def test_missing_tasks_are_missing_not_zero() -> None:
+def test_missing_tasks_are_missing_not_zero_and_left_out_of_aggregates() -> None:
     results = [
         make_result("full", "t1", [0.8, 0.9]),
         make_result("full", "t2", [0.6, 0.7]),
@@ -163,30 +180,52 @@ def test_missing_tasks_are_missing_not_zero() -> None:
         make_result("third", "t1", [0.7, 0.7]),
         make_result("third", "t2", [0.2, 0.3]),
     ]
+    # Default: the tasks every row shares, here t1 alone.
     board = build_leaderboard(results)
+    assert [s.tasks for s in board.task_sets] == [("t1",)]
     partial = next(r for r in board.rows if r.label == "partial")
     assert "t2" not in partial.cells
-    assert math.isfinite(partial.hear_score)
-    assert partial.score_over_best == pytest.approx(0.55 / 0.85)
+    assert partial.aggregates["local"].score_over_best == pytest.approx(0.55 / 0.85)
+    # Over t1 alone: values .85, .55, .70 -> z of .55 = -.15 / √.015 < -1 -> clamped.
+    assert partial.aggregates["local"].hear_score == pytest.approx(-1.0)
 
-    md_row = next(line for line in to_markdown(board).splitlines() if line.startswith("| partial"))
+    md_row = md_rows(to_markdown(board))["partial"]
     std = Score.from_folds([0.5, 0.6]).std
-    assert md_row.endswith(f"| 0.550 ± {std:.3f} | — |")
-    assert "1/2" in md_row
+    assert md_row[-2:] == [f"0.550 ± {std:.3f}", "—"]
+    assert md_row[3] == "1/2"
     table = csv.DictReader(io.StringIO(to_csv(board)))
     csv_row = next(r for r in table if r["embedder"] == "partial")
     assert csv_row["t2"] == "" and csv_row["t2:std"] == ""
-    assert csv_row["t1"] == repr(0.55)
+    assert csv_row["t1"] == "0.550000"
     tex_row = next(line for line in to_latex(board).splitlines() if line.startswith("partial"))
     assert tex_row.endswith("& ---" + r" \\")
-    page = to_html(board)
-    assert '<td class="missing">—</td>' in page
-    assert "<script" not in page
+    page = report_page(board)
+    assert 'class="data row' in page and "missing" in page
 
-    omitted = build_leaderboard(results, missing="omit")
-    partial = next(r for r in omitted.rows if r.label == "partial")
-    # Over t1 alone: values .85, .55, .70 -> z of .55 = -.15 / √.015 < -1 -> clamped.
-    assert partial.hear_score == pytest.approx(-1.0)
+    # Over both tasks the partial row is left out, and said to be.
+    both = build_leaderboard(results, aggregate_over=["t1,t2"])
+    partial = next(r for r in both.rows if r.label == "partial")
+    assert partial.aggregates == {}
+    assert "Left out for not running all of them: partial." in to_markdown(both)
+    assert md_rows(to_markdown(both))["partial"][:3] == ["—", "—", "—"]
+    assert next(r for r in csv.DictReader(io.StringIO(to_csv(both))) if r["embedder"] == "partial")[
+        "hear_score"
+    ] == ""
+
+    # With --impute it enters, and its imputed cell is marked in every format.
+    imputed = build_leaderboard(results, aggregate_over=["t1,t2"], impute=True)
+    partial = next(r for r in imputed.rows if r.label == "partial")
+    value = partial.aggregates["tasks"].imputed["t2"]
+    assert math.isfinite(value) and "t2" not in partial.cells
+    assert md_rows(to_markdown(imputed))["partial"][-1] == f"[{value:.3f}]"
+    assert f"[{value:.3f}]" in to_latex(imputed)
+    row = next(r for r in csv.DictReader(io.StringIO(to_csv(imputed))) if r["embedder"] == "partial")
+    assert row["t2"] == "" and row["t2:imputed"] == f"{value:.6f}"
+    assert f">[{value:.3f}]</td>" in report_page(imputed)
+    assert "imputed" in report_page(imputed)
+
+    with pytest.raises(HearbenchError, match="--aggregate-over: 'nope' is not a task"):
+        build_leaderboard(results, aggregate_over=["nope"])
 
 
 def test_duplicate_cells_and_mixed_metrics_are_refused() -> None:
@@ -262,11 +301,11 @@ def test_cell_statistics_mark_ties_with_the_best() -> None:
     above = cell_statistics([*entries, (make_result("pub", "t", [0.95]), None)], n_boot=100)
     assert len(above) == 3 and all(s.same_as_best is None for s in above.values())
     board = build_leaderboard([e[0] for e in entries], stats, significance="test")
-    md = to_markdown(board)
+    md = md_rows(to_markdown(board))
     # z of .9 among (.9, .89, .5): (.9 - .76333) / .18625 = .734
-    assert "| best | +0.734 | 1.000 | 1/1 | **0.900 ± 0.000** |" in md
-    assert "0.890 ± 0.000† |" in md
-    assert "0.500 ± 0.000 |" in md and "0.500 ± 0.000†" not in md
+    assert md["best"] == ["+0.734", "1.000", "1.00", "1/1", "**0.900 ± 0.000**"]
+    assert md["close"][-1] == "0.890 ± 0.000†"
+    assert md["far"][-1] == "0.500 ± 0.000"
 
 
 # -- whole report --------------------------------------------------------------------------
@@ -297,7 +336,7 @@ def test_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
     second = write_report(tmp_path / "results", tmp_path / "b", x=("params", "macs"), n_boot=200)
     names = sorted(p.name for p in first)
     assert names == sorted(p.name for p in second)
-    assert {f"leaderboard.{fmt}" for fmt in ("md", "csv", "tex", "html")} <= set(names)
+    assert {f"leaderboard.{fmt}" for fmt in ("md", "csv", "tex")} | {"index.html"} <= set(names)
     for stem in (
         "score_vs_params",
         "tasks_vs_params",
@@ -310,8 +349,11 @@ def test_report_is_byte_identical_across_runs(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     svg = (tmp_path / "a" / "score_vs_params.svg").read_text()
     assert "<dc:date>" not in svg and "Matplotlib v" not in svg
-    page = (tmp_path / "a" / "leaderboard.html").read_text()
-    assert page.count("<svg") == 6 and "<script" not in page
+    page = (tmp_path / "a" / "index.html").read_text()
+    assert page.count("<svg") == 6 and page.count("<script>") == 1
+    # Self-contained: every reference points inside the page.
+    assert re.findall(r'(?:src|href)="(?!#)[^"]*"', page) == []
+    assert "<link" not in page and "@import" not in page and "url(http" not in page
     rows = list(csv.DictReader(io.StringIO((tmp_path / "a" / "leaderboard.csv").read_text())))
     assert {"t1:ci_low", "t1:ci_high"} <= set(rows[0])
 
@@ -352,7 +394,9 @@ def test_published_leaderboard_regenerates_exactly(leaderboard_csv: Path, tmp_pa
     header, body = source[0], source[1:]
     published = load_published(leaderboard_csv)
     assert all(r.published and r.primary.folds == () for r in published)
-    write_report([], tmp_path, formats=("csv", "md"), with_published=published, plots=False)
+    write_report(
+        [], tmp_path, formats=("csv", "md"), with_published=published, plots=False, impute=True
+    )
     rows = {
         r["label"].removesuffix(" ‡"): r
         for r in csv.DictReader(io.StringIO((tmp_path / "leaderboard.csv").read_text()))
@@ -366,16 +410,26 @@ def test_published_leaderboard_regenerates_exactly(leaderboard_csv: Path, tmp_pa
             got = row[by_column[column]]
             assert (got == "") == (cell == ""), (line[0], column)
             if cell:
-                assert float(got) == float(cell), (line[0], column)
+                assert got == f"{round(float(cell), 6) + 0.0:.6f}", (line[0], column)
 
     # The official procedure (hear-leaderboard leaderboard.py), on the CSV as it is.
     matrix = np.array([[float(c) if c else np.nan for c in line[3:]] for line in body])
     filled = IterativeImputer(max_iter=10, random_state=0).fit_transform(matrix)
     official = np.clip(StandardScaler().fit_transform(filled), -1, 1).mean(axis=1)
+    board = build_leaderboard(published, impute=True)
+    assert [s.name for s in board.task_sets] == ["hear2021"]
+    assert len(board.task_sets[0].tasks) == len(HEAR2021_TASKS)
+    exact = {r.label.removesuffix(" ‡"): r.aggregates["hear2021"].hear_score for r in board.rows}
+    cells = {r.label.removesuffix(" ‡"): r.cells for r in board.rows}
+    for line in body:
+        for column, cell in zip(header[3:], line[3:], strict=True):
+            if cell:
+                assert cells[line[0]][by_column[column]].mean == float(cell)
     for line, score in zip(body, official, strict=True):
-        assert float(rows[line[0]]["hear_score"]) == pytest.approx(score, abs=1e-12)
+        assert exact[line[0]] == pytest.approx(score, abs=1e-12)
+        assert rows[line[0]]["hear_score"] == f"{round(score, 6) + 0.0:.6f}"
     md = (tmp_path / "leaderboard.md").read_text()
-    assert md.splitlines()[2].startswith("| GURA Fuse Cat H+w+C ‡ | +0.704 |")
+    assert md_rows(md)["GURA Fuse Cat H+w+C ‡"][0] == "+0.704"
 
 
 def test_published_params_are_sourced_and_used(leaderboard_csv: Path) -> None:

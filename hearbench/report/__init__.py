@@ -1,10 +1,13 @@
-"""The reporter: leaderboard tables and score-versus-complexity plots from stored results.
+"""The reporter: leaderboard tables, plots and one HTML page from stored results.
 
 :func:`write_report` reads results (a results folder or :class:`~hearbench.results.Result`
 objects), optionally adds published reference scores, computes confidence intervals and
-significance from the stored test predictions, and writes ``leaderboard.{md,csv,tex,html}``
-and the plots (``score_vs_<cost>``, ``tasks_vs_<cost>``, ``sweep_layers``, ``sweep_hop_ms``;
-PNG and SVG). Outputs depend only on the inputs: the same results give byte-identical files.
+significance from the stored test predictions, and writes ``leaderboard.{md,csv,tex}``, the
+probe-sensitivity tables ``probes.{md,csv}`` when several probes were run, the plots
+(``score_vs_<cost>``, ``tasks_vs_<cost>``, ``sweep_layers``, ``sweep_hop_ms``; PNG and SVG)
+and ``index.html``, the whole report in one self-contained page. Outputs depend only on the
+inputs, rounded so that noise in their last bits changes nothing: the same results give
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from pathlib import Path
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
+from hearbench.report.html import report_page
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.published import SUITE, default_published_path, load_published
-from hearbench.report.render import FORMATS, render
+from hearbench.report.render import FORMATS, frame_markdown, render
+from hearbench.report.sensitivity import probe_sensitivity
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
-from hearbench.report.tables import Missing, build_leaderboard
+from hearbench.report.tables import build_leaderboard
 from hearbench.results import Result, read_results
 
 logger = logging.getLogger(__name__)
@@ -60,7 +65,8 @@ def write_report(
     alpha: float = 0.05,
     seed: int = 0,
     method: PairedMethod = "permutation",
-    missing: Missing = "impute",
+    aggregate_over: Sequence[str] | None = None,
+    impute: bool = False,
     plots: bool = True,
 ) -> list[Path]:
     """Write the leaderboard tables and plots of some results.
@@ -69,7 +75,8 @@ def write_report(
         results_dir_or_results: A results folder (predictions are read from beside each
             result) or results (no predictions, so no intervals or significance).
         out_dir: Folder for the outputs (created if needed).
-        formats: Table formats among ``md``, ``csv``, ``tex``, ``html``.
+        formats: Formats among ``md``, ``csv``, ``tex`` (tables) and ``html``
+            (``index.html``).
         x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, or any
             numeric complexity key).
         with_published: Published scores to add: a suite name (``"hear2021"``), a
@@ -79,11 +86,13 @@ def write_report(
         alpha: 1 - confidence level, and the significance level of ``†``.
         seed: Seed of all resampling.
         method: Paired test (``"permutation"`` or ``"bootstrap"``).
-        missing: How the HEAR score treats missing cells (``"impute"`` is HEAR's).
+        aggregate_over: Task sets of the aggregates (:mod:`hearbench.report.tasksets`);
+            ``None`` = per group the tasks its rows share.
+        impute: Admit rows missing some tasks of a set, imputing them as HEAR 2021 did.
         plots: Write the plots.
 
     Returns:
-        The files written: tables in ``formats`` order, then plots.
+        The files written: tables in ``formats`` order, probe tables, plots, then the page.
 
     Raises:
         HearbenchError: if there is nothing to report or a format is unknown.
@@ -101,6 +110,7 @@ def write_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
+    build_leaderboard(results, None, aggregate_over, impute)  # bad task sets fail before the stats
     cell_stats = None
     significance = None
     if stats and any(p is not None for _, p in entries):
@@ -108,18 +118,30 @@ def write_report(
         significance = (
             f"paired {method} test over shared test items, {n_boot} resamples, p ≥ {alpha:g}"
         )
-    board = build_leaderboard(results, cell_stats, missing, significance)
+    board = build_leaderboard(results, cell_stats, aggregate_over, impute, significance)
+    sensitivity = probe_sensitivity(board)
 
     plot_paths: dict[str, list[Path]] = {}
     if plots:
         plot_paths = write_plots(board, results, out, x)
-    figures = [
-        (caption, svg.read_text(encoding="utf-8")) for caption, svg in figure_captions(plot_paths)
-    ]
     written = []
     for fmt in formats:
-        text = render(board, fmt, figures)
-        written.append(write_bytes_atomic(out / f"leaderboard.{fmt}", text.encode("utf-8")))
+        if fmt != "html":
+            text = render(board, fmt)
+            written.append(write_bytes_atomic(out / f"leaderboard.{fmt}", text.encode("utf-8")))
+    if sensitivity is not None:
+        ranks, taus = sensitivity
+        md = f"{frame_markdown(ranks)}\n\n{frame_markdown(taus)}\n"
+        written.append(write_bytes_atomic(out / "probes.md", md.encode("utf-8")))
+        csv = taus.to_csv(index=False, lineterminator="\n")
+        written.append(write_bytes_atomic(out / "probes.csv", csv.encode("utf-8")))
     written += [p for paths in plot_paths.values() for p in paths]
+    if "html" in formats:
+        figures = [
+            (caption, svg.read_text(encoding="utf-8"))
+            for caption, svg in figure_captions(board, plot_paths)
+        ]
+        page = report_page(board, figures, results, sensitivity)
+        written.append(write_bytes_atomic(out / "index.html", page.encode("utf-8")))
     logger.info("report of %d results written to %s (%d files)", len(results), out, len(written))
     return written

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -27,14 +28,15 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, NullLocator
+from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormatter, NullLocator
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
+from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.published import task_display_name
 from hearbench.report.sweeps import label_order, natural_key, sweeps
-from hearbench.report.tables import Leaderboard
+from hearbench.report.tables import SHORT_MARK, Leaderboard, task_key
 from hearbench.results import Result
 
 logger = logging.getLogger(__name__)
@@ -109,26 +111,86 @@ class _Point:
     score: float
     label: str
     published: bool
+    shortened: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The points of one panel and the rows it could not place."""
+
+    points: list[_Point]
+    not_in: list[str]
+    no_cost: list[str]
+
+
+def _plotted(value: float, significant: bool = False) -> float:
+    """A value as drawn: rounded, so that last-bit noise never moves a pixel."""
+    if significant:
+        return float(f"{value:.4g}")
+    return round(value, 6) + 0.0
+
+
+def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str | None) -> Panel:
+    """The rows a panel places: those in the aggregate over ``task_set`` (or with a cell on
+    ``task``) that have a positive ``key`` cost; the others, named, by reason."""
+    points, not_in, no_cost = [], [], []
+    for row in board.rows:
+        score = math.nan
+        if task_set is not None:
+            agg = row.aggregates.get(task_set)
+            score = agg.hear_score if agg is not None else math.nan
+        elif task is not None:
+            cell = row.cells.get(task)
+            score = cell.mean if cell is not None else math.nan
+        if math.isnan(score):
+            not_in.append(row.label)
+            continue
+        cost = row.complexity.get(key)
+        if cost is None or not math.isfinite(cost) or cost <= 0:
+            no_cost.append(row.label)
+            continue
+        points.append(
+            _Point(
+                _plotted(float(cost), significant=True),
+                _plotted(float(score)),
+                row.label,
+                row.published,
+                bool(row.shortened),
+            )
+        )
+    return Panel(points, not_in, no_cost)
+
+
+def _no_cost_note(key: str, rows: Sequence[str], limit: int = 4, width: int = 80) -> str:
+    if not rows:
+        return ""
+    names = ", ".join(rows[:limit]) + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+    note = f"not on the log axis (no positive {cost_label(key)}): {names}"
+    return "\n" + textwrap.fill(note, width)
 
 
 def _scatter_front(
     ax: Axes, points: Sequence[_Point], higher_is_better: bool = True, label_size: float = 6.0
-) -> None:
+) -> list[tuple[_Point, float]]:
+    """Draw the points and the Pareto front; returns the front members to label."""
     for published, color, marker, name in (
         (True, _PUBLISHED, "s", "published"),
         (False, _LOCAL, "o", "hearbench"),
     ):
-        chosen = [p for p in points if p.published is published]
-        if chosen:
+        for shortened in (False, True):
+            chosen = [p for p in points if p.published is published and p.shortened is shortened]
+            if not chosen:
+                continue
             ax.scatter(
                 [p.cost for p in chosen],
                 [p.score for p in chosen],
                 s=14,
-                c=color,
                 marker=marker,
-                label=name,
+                label=f"{name}, shortened probe schedule {SHORT_MARK}" if shortened else name,
                 zorder=3,
-                linewidths=0,
+                facecolors="none" if shortened else color,
+                edgecolors=color,
+                linewidths=0.8 if shortened else 0,
             )
     front = pareto_front([p.cost for p in points], [p.score for p in points], higher_is_better)
     if front:
@@ -141,67 +203,71 @@ def _scatter_front(
             zorder=2,
             label="Pareto front",
         )
-        for i in front:
-            ax.annotate(
-                points[i].label,
-                (points[i].cost, points[i].score),
-                xytext=(3, 3),
-                textcoords="offset points",
-                fontsize=label_size,
-                color="0.15",
-            )
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(EngFormatter(places=0, sep=""))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.15, y=0.08)
     ax.grid(True, which="major", linewidth=0.3, color="0.85")
+    return [(points[i], label_size) for i in front]
 
 
-def _points(board: Leaderboard, key: str, task: str | None) -> list[_Point]:
-    points, skipped = [], []
-    for row in board.rows:
-        if task is None:
-            score = row.hear_score
-        else:
-            cell = row.cells.get(task)
-            score = cell.mean if cell is not None else math.nan
-        if math.isnan(score):
-            continue
-        cost = row.complexity.get(key)
-        if cost is None or not math.isfinite(cost) or cost <= 0:
-            skipped.append(row.label)
-            continue
-        points.append(_Point(float(cost), float(score), row.label, row.published))
-    if skipped:
-        logger.debug("no positive %s for %s: left out", key, ", ".join(skipped))
-    return points
+def _legend(fig: Figure, axes: Sequence[Axes]) -> None:
+    """One legend for all panels, outside the data (right of the panels)."""
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(
+            list(handles.values()), list(handles), loc="outside right upper", fontsize=7,
+            frameon=False,
+        )
+
+
+def _render_and_label(fig: Figure, labels: Sequence[tuple[Axes, Sequence[tuple[_Point, float]]]]) -> None:
+    """Fix the layout, then place every label where it overlaps no other label or point."""
+    with _style():
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        fig.set_layout_engine("none")
+        renderer = canvas.get_renderer()
+        for ax, items in labels:
+            place_labels(ax, [(p.cost, p.score, p.label, size) for p, size in items], renderer)
 
 
 def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
-    """HEAR score of every row against its cost, with the Pareto front; PNG and SVG.
+    """Each aggregate's HEAR score against cost, one panel per task set, with the Pareto front.
+
+    A row is placed on a panel only when it is in that aggregate; rows without a positive
+    cost are named under the axis. PNG and SVG.
 
     Args:
-        board: The leaderboard (its rows' HEAR scores and complexity).
+        board: The leaderboard (its rows' aggregates and complexity).
         x: Cost name (``params``, ``macs``/``macs_per_second``, ``latency``/``latency_ms``).
         stem: Output path without suffix.
 
     Returns:
-        The written files, or ``[]`` when no row has that cost.
+        The written files, or ``[]`` when no row of any aggregate has that cost.
     """
     key = cost_key(x)
-    points = _points(board, key, None)
-    if len(points) < len(board.rows):
-        logger.info(
-            "%d of %d rows have no %s figure", len(board.rows) - len(points), len(board.rows), key
-        )
-    if not points:
-        logger.info("no row has a %s figure; score-versus-%s plot skipped", key, x)
+    panels = [(s, panel_points(board, key, s.name, None)) for s in board.task_sets if s.tasks]
+    panels = [(s, p) for s, p in panels if p.points]
+    if not panels:
+        logger.info("no aggregated row has a %s figure; score-versus-%s plot skipped", key, x)
         return []
-    fig = _new_figure(6.4, 4.4)
-    ax = fig.add_subplot()
-    _scatter_front(ax, points, label_size=6.5)
-    ax.set_xlabel(cost_label(key))
-    ax.set_ylabel("HEAR score (normalised, mean over tasks)")
-    ax.set_title(f"Score against {cost_label(key)}")
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    fig = _new_figure(5.6 * len(panels) + 1.8, 4.4)
+    labels = []
+    axes = []
+    for n, (task_set, panel) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), n + 1)
+        axes.append(ax)
+        labels.append((ax, _scatter_front(ax, panel.points, label_size=6.0)))
+        ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost), fontsize=7)
+        ax.set_ylabel(f"HEAR score over {len(task_set.tasks)} {task_set.label} task(s)")
+        ax.set_title(f"{task_set.label} aggregate against {cost_label(key)}", fontsize=8)
+    _legend(fig, axes)
+    _render_and_label(fig, labels)
     return save_figure(fig, stem)
 
 
@@ -212,20 +278,25 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
         The written files, or ``[]`` when no task has a row with that cost.
     """
     key = cost_key(x)
-    panels = [(c, _points(board, key, c.task)) for c in board.columns]
-    panels = [(c, p) for c, p in panels if p]
+    panels = [(c, panel_points(board, key, None, c.task)) for c in board.columns]
+    panels = [(c, p) for c, p in panels if p.points]
     if not panels:
         return []
     cols = min(ncols, len(panels))
     rows = math.ceil(len(panels) / cols)
-    fig = _new_figure(3.2 * cols, 2.6 * rows)
-    for n, (column, points) in enumerate(panels):
+    fig = _new_figure(3.2 * cols + 1.8, 2.8 * rows)
+    labels = []
+    axes = []
+    for n, (column, panel) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, n + 1)
-        _scatter_front(ax, points, column.higher_is_better, label_size=5.0)
+        axes.append(ax)
+        labels.append((ax, _scatter_front(ax, panel.points, column.higher_is_better, label_size=5.0)))
         ax.set_title(column.label, fontsize=8)
         ax.set_ylabel(column.metric, fontsize=7)
-        ax.set_xlabel(cost_label(key), fontsize=7)
+        ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost, limit=2, width=55), fontsize=6)
         ax.tick_params(labelsize=6)
+    _legend(fig, axes)
+    _render_and_label(fig, labels)
     return save_figure(fig, stem)
 
 
@@ -242,6 +313,7 @@ def plot_sweep(results: Sequence[Result], option: str, stem: Path, ncols: int = 
     if not data:
         logger.info("no %s sweep among the results; plot skipped", option)
         return []
+    metrics = {task_key(r): r.primary_metric for r in results}
     names = sorted({label for curves in data.values() for label in curves}, key=natural_key)
     cols = min(ncols, len(data))
     rows = math.ceil(len(data) / cols)
@@ -276,6 +348,7 @@ def plot_sweep(results: Sequence[Result], option: str, stem: Path, ncols: int = 
         ax.set_xticklabels(order, rotation=0 if numeric else 45, fontsize=6)
         ax.set_title(task_display_name(task), fontsize=8)
         ax.set_xlabel(option, fontsize=7)
+        ax.set_ylabel(metrics.get(task, "score"), fontsize=7)
         ax.tick_params(labelsize=6)
         ax.grid(True, linewidth=0.3, color="0.85")
     fig.legend(
@@ -318,20 +391,44 @@ def write_plots(
     return written
 
 
-def figure_captions(written: Mapping[str, Sequence[Path]]) -> list[tuple[str, Path]]:
-    """``(caption, svg path)`` of each written plot, for inlining in the HTML page."""
+def _rows_text(rows: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(rows[:limit])
+    return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
+
+
+def figure_captions(
+    board: Leaderboard, written: Mapping[str, Sequence[Path]]
+) -> list[tuple[str, Path]]:
+    """``(caption, svg path)`` of each written plot, for inlining in the HTML page.
+
+    Score-versus-cost captions name each aggregate's task set and the rows it leaves out.
+    """
+    labels = {c.task: c.label for c in board.columns}
     out = []
     for name, paths in written.items():
         svg = next((p for p in paths if p.suffix == ".svg"), None)
         if svg is None:
             continue
         if name.startswith("score_vs_"):
-            caption = (
-                f"HEAR score against {cost_label(name[len('score_vs_') :])}; Pareto front in red."
-            )
+            key = name[len("score_vs_") :]
+            parts = [f"HEAR score of each aggregate against {cost_label(key)}; Pareto front in red."]
+            for task_set in board.task_sets:
+                if not task_set.tasks:
+                    continue
+                panel = panel_points(board, key, task_set.name, None)
+                tasks = ", ".join(labels.get(t, t) for t in task_set.tasks)
+                text = f"{task_set.label} panel: over {tasks}"
+                if panel.not_in:
+                    text += f"; not in this aggregate: {_rows_text(panel.not_in)}"
+                if panel.no_cost:
+                    text += f"; no positive {cost_label(key)}: {_rows_text(panel.no_cost)}"
+                parts.append(text + ".")
+            caption = " ".join(parts)
         elif name.startswith("tasks_vs_"):
             caption = f"Primary score per task against {cost_label(name[len('tasks_vs_') :])}."
         else:
             caption = f"Score against {name[len('sweep_') :]} (results differing only in it)."
+        if any(r.shortened for r in board.rows):
+            caption += f" {SHORT_MARK} / hollow markers: shortened probe schedule."
         out.append((caption, svg))
     return out

@@ -27,6 +27,7 @@ import numpy.typing as npt
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
 from hearbench.predictions import Predictions, PredictionsLike, SceneFold, as_predictions
+from hearbench.report.aggregates import rounded
 from hearbench.report.tables import CellStats, RowKey, row_key, task_key
 from hearbench.results import Result, result_predictions
 
@@ -349,16 +350,17 @@ def cell_statistics(
         group = sorted(by_task[task], key=lambda e: row_key(e[0]))
         metric = group[0][0].primary_metric
         higher = get_metric(metric).higher_is_better
-        best_value = (max if higher else min)(e[0].primary.mean for e in group)
+        means = {id(r): float(rounded([r.primary.mean])[0]) for r, _ in group}
+        best_value = (max if higher else min)(means.values())
         best_preds = next(
-            (p for r, p in group if r.primary.mean == best_value and p is not None), None
+            (p for r, p in group if means[id(r)] == best_value and p is not None), None
         )
         for result, preds in group:
             if preds is None:
                 continue
             ci = bootstrap_ci(preds, metric, n_boot, alpha, seed)
             same: bool | None = None
-            if result.primary.mean == best_value:
+            if means[id(result)] == best_value:
                 same = None
             elif best_preds is not None:
                 test = paired_test(best_preds, preds, metric, n_boot, method, seed)

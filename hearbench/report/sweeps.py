@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hearbench.report.tables import option_label, task_key
+from hearbench.report.tables import SHORT_MARK, SHORTENING_OPTIONS, option_label, task_key
 from hearbench.results import Result
 
 
@@ -51,6 +51,7 @@ def sweeps(results: Sequence[Result], option: str) -> dict[str, dict[str, list[S
         probe and the other options that differ between curves).
     """
     groups: dict[str, dict[str, dict[str, Result]]] = {}
+    shortened: set[str] = set()
     others: dict[str, dict[str, Any]] = {}
     for result in results:
         if result.published:
@@ -70,6 +71,8 @@ def sweeps(results: Sequence[Result], option: str) -> dict[str, dict[str, list[S
             sort_keys=True,
             default=str,
         )
+        if any(k in (result.probe.get("options") or {}) for k in SHORTENING_OPTIONS):
+            shortened.add(ident)
         others[ident] = {
             "embedder": result.embedder.get("name"),
             "probe": result.probe.get("name"),
@@ -89,7 +92,8 @@ def sweeps(results: Sequence[Result], option: str) -> dict[str, dict[str, list[S
         info = others[ident]
         extra = ", ".join(f"{k}={info.get(k, '')}" for k in varying_among(info["embedder"]))
         base = f"{info['embedder']} ({info['probe']})"
-        return f"{base}, {extra}" if extra else base
+        mark = f" {SHORT_MARK}" if ident in shortened else ""
+        return (f"{base}, {extra}" if extra else base) + mark
 
     out: dict[str, dict[str, list[SweepPoint]]] = {}
     for task in sorted(groups):

@@ -1,54 +1,40 @@
 """Leaderboard tables: one row per embedder configuration, one column per task.
 
 A cell is the task's primary score, mean ± std over folds (:class:`~hearbench.results.Score`);
-a task a row has no result for is shown as missing ("—"), never as zero. Two aggregate columns
-follow the label:
+a task a row has no result for is shown as missing ("—"), never as zero. The aggregate columns
+(HEAR score, score ÷ best, mean rank; :mod:`hearbench.report.aggregates`) are each computed
+over a declared task set (:mod:`hearbench.report.tasksets`) and only for the rows that ran it.
 
-* **HEAR score**, the normalisation of the HEAR 2021 leaderboard (hearbenchmark/hear-leaderboard,
-  ``leaderboard.py``; Turian et al., PMLR, 2022): missing cells of the rows × tasks matrix
-  are imputed with scikit-learn's ``IterativeImputer(max_iter=10, random_state=0)``; each task
-  column is standardised to zero mean and unit variance across the rows (``StandardScaler``,
-  population std; a constant column becomes 0); the standardised values are clamped to
-  [-1, +1]; a row's score is their mean over all tasks, every task weighted equally. HEAR 2021
-  had no lower-is-better primary metric; here such columns (``segment_1s_er``) are negated
-  first, so that higher is better everywhere. The score is relative to the rows in the table.
-  ``missing="omit"`` is an alternative that skips imputation: standardise over the observed
-  cells and average a row over the tasks it has.
-* **Score/best**: each score divided by the best score on its task in the table (best ÷ score
-  for lower-is-better metrics), averaged over the tasks the row has, shown with its task count.
-
-Rows are sorted by HEAR score (descending), then label; columns by display name, then task
-name. :mod:`hearbench.report.render` prints a leaderboard as Markdown, CSV, LaTeX or HTML.
+Rows are sorted by their first aggregate (descending HEAR score), then label; columns by
+display name, then task name. :mod:`hearbench.report.render` prints a leaderboard.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import statistics
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
+from hearbench.report.aggregates import RowAggregate, TaskSet, aggregate, rounded
 from hearbench.report.published import canonical_task_name, task_display_name
 from hearbench.results import Result
-
-logger = logging.getLogger(__name__)
 
 RowKey = tuple[str, str, bool]
 """A row's identity: (embedder id, probe name, published)."""
 
-Missing = Literal["impute", "omit"]
 MISSING = "—"
 PUBLISHED_MARK = "‡"
 TIED_MARK = "†"
+SHORT_MARK = "§"
+SHORTENING_OPTIONS = ("max_epochs", "points")
+"""Probe options that shorten the probe's schedule below the protocol's."""
 
 
 @dataclass(frozen=True)
@@ -108,26 +94,33 @@ class Row:
 
     Attributes:
         key: (embedder id, probe name, published).
-        label: Display label.
+        label: Display label (with :data:`SHORT_MARK` for a shortened probe schedule).
         cells: Cell by task key; absent tasks are missing.
-        hear_score: HEAR normalised score (see module docstring).
-        score_over_best: Mean of score ÷ best over the row's tasks.
+        aggregates: Aggregates by task-set name, for the sets the row is in.
         complexity: Numeric complexity figures (median over the row's results).
         embedder: The embedder record of the row's first result.
+        shortened: ``option=value`` of the schedule-shortening probe options it ran with.
     """
 
     key: RowKey
     label: str
     cells: Mapping[str, Cell]
-    hear_score: float
-    score_over_best: float
+    aggregates: Mapping[str, RowAggregate] = field(default_factory=dict)
     complexity: Mapping[str, float] = field(default_factory=dict)
     embedder: Mapping[str, Any] = field(default_factory=dict)
+    shortened: tuple[str, ...] = ()
 
     @property
     def published(self) -> bool:
         """Whether the row holds published scores."""
         return self.key[2]
+
+    def imputed(self, task: str) -> float | None:
+        """The value imputed for ``task`` in the first aggregate that imputed it, if any."""
+        for agg in self.aggregates.values():
+            if task in agg.imputed:
+                return agg.imputed[task]
+        return None
 
 
 @dataclass(frozen=True)
@@ -137,60 +130,24 @@ class Leaderboard:
     Attributes:
         columns: Task columns in display order.
         rows: Rows in display order.
-        missing: How the HEAR score treated missing cells.
+        task_sets: The task sets of the aggregate columns, in display order.
         significance: How ``†`` was decided, or ``None`` when it was not.
     """
 
     columns: tuple[Column, ...]
     rows: tuple[Row, ...]
-    missing: Missing = "impute"
+    task_sets: tuple[TaskSet, ...] = ()
     significance: str | None = None
+
+    def left_out(self, task_set: TaskSet) -> list[str]:
+        """Labels of the rows not in the aggregate over ``task_set``."""
+        return [r.label for r in self.rows if task_set.name not in r.aggregates]
 
     def notes(self) -> list[str]:
         """Footnotes that say what the numbers are."""
-        notes = [
-            "Cells: primary metric on the test folds, mean ± std over folds as the result "
-            f"records them; {MISSING} = no result (never counted as zero).",
-        ]
-        if any(r.published for r in self.rows):
-            notes.append(
-                f"{PUBLISHED_MARK} Published HEAR 2021 leaderboard score "
-                "(hearbenchmark/hear-leaderboard; fold mean only, no std)."
-            )
-        if self.missing == "impute":
-            notes.append(
-                "HEAR score: the HEAR 2021 leaderboard normalisation (hear-leaderboard "
-                "leaderboard.py; Turian et al., PMLR, 2022). Missing cells are imputed with "
-                "scikit-learn IterativeImputer(max_iter=10, random_state=0); each task is "
-                "standardised to zero mean and unit variance across the rows of this table "
-                "(population std), clamped to [-1, +1] and averaged over all tasks with equal "
-                "weight. Lower-is-better metrics are negated first. Relative to the rows shown."
-            )
-        else:
-            notes.append(
-                "HEAR score: each task standardised to zero mean and unit variance over the "
-                "rows that have it (population std), clamped to [-1, +1] and averaged over the "
-                "tasks the row has (no imputation). Lower-is-better metrics are negated first. "
-                "Relative to the rows shown."
-            )
-        notes.append(
-            "Score/best: score ÷ best score on the task in this table (best ÷ score for "
-            "lower-is-better metrics), averaged over the tasks the row has; Tasks: how many."
-        )
-        marks = "Bold: best on the task."
-        if self.significance:
-            marks += (
-                f" {TIED_MARK} not significantly different from the best ({self.significance})."
-            )
-        notes.append(marks)
-        if any(c.stats is not None for r in self.rows for c in r.cells.values()):
-            notes.append("95% bootstrap confidence intervals over test items are in the CSV.")
-        metrics = "; ".join(
-            f"{c.label}: {c.metric} ({'higher' if c.higher_is_better else 'lower'} is better)"
-            for c in self.columns
-        )
-        notes.append(f"Primary metrics: {metrics}.")
-        return notes
+        from hearbench.report.notes import leaderboard_notes
+
+        return leaderboard_notes(self)
 
 
 def task_key(result: Result) -> str:
@@ -206,93 +163,6 @@ def row_key(result: Result) -> RowKey:
 def metric_direction(metric: str) -> bool:
     """Whether a larger value of ``metric`` is better."""
     return get_metric(metric).higher_is_better
-
-
-def _impute(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.experimental import enable_iterative_imputer  # noqa: F401
-    from sklearn.impute import IterativeImputer
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        filled = IterativeImputer(max_iter=10, random_state=0).fit_transform(matrix)
-    for warning in caught:
-        logger.info("HEAR score imputation: %s", warning.message)
-    return np.asarray(filled, dtype=np.float64)
-
-
-def _standardize(matrix: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    from sklearn.preprocessing import StandardScaler
-
-    return np.asarray(StandardScaler().fit_transform(matrix), dtype=np.float64)
-
-
-def hear_normalized_score(
-    values: npt.ArrayLike, higher_is_better: Sequence[bool], missing: Missing = "impute"
-) -> npt.NDArray[np.float64]:
-    """The HEAR 2021 leaderboard's normalised score of each row.
-
-    Args:
-        values: ``(rows, tasks)`` primary scores, NaN where a row has no result.
-        higher_is_better: Direction of each task's metric; lower-is-better columns are negated.
-        missing: ``"impute"`` (the leaderboard's procedure) or ``"omit"`` (see module docstring).
-
-    Returns:
-        ``(rows,)`` scores in [-1, 1].
-
-    Raises:
-        ValueError: if the shapes disagree or a task has no score at all.
-    """
-    x = np.array(values, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != len(higher_is_better):
-        raise ValueError(f"values {x.shape} must be (rows, {len(higher_is_better)})")
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        return np.full(x.shape[0], np.nan)
-    x = x * np.where(np.asarray(higher_is_better, dtype=bool), 1.0, -1.0)
-    observed = ~np.isnan(x)
-    if not observed.any(axis=0).all():
-        raise ValueError("every task needs at least one score")
-    if missing == "impute":
-        if not observed.all():
-            x = _impute(x)
-        return np.asarray(np.clip(_standardize(x), -1.0, 1.0).mean(axis=1), dtype=np.float64)
-    if missing == "omit":
-        z = np.clip(_standardize(x), -1.0, 1.0)
-        return np.asarray(np.nanmean(z, axis=1), dtype=np.float64)
-    raise ValueError(f"missing must be 'impute' or 'omit', got {missing!r}")
-
-
-def score_over_best(
-    values: npt.ArrayLike, higher_is_better: Sequence[bool]
-) -> npt.NDArray[np.float64]:
-    """Each row's mean over its tasks of score ÷ best score on the task.
-
-    For lower-is-better tasks the ratio is best ÷ score, so 1 is the best row either way. A
-    ratio with a zero denominator is NaN and left out. Meant for non-negative scores.
-
-    Args:
-        values: ``(rows, tasks)`` primary scores, NaN where a row has no result.
-        higher_is_better: Direction of each task's metric.
-
-    Returns:
-        ``(rows,)`` mean ratios; NaN for a row with no usable task.
-    """
-    x = np.array(values, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != len(higher_is_better):
-        raise ValueError(f"values {x.shape} must be (rows, {len(higher_is_better)})")
-    ratios = np.full_like(x, np.nan)
-    for j, hib in enumerate(higher_is_better):
-        col = x[:, j]
-        if np.isnan(col).all():
-            continue
-        best = np.nanmax(col) if hib else np.nanmin(col)
-        num, den = (col, np.full_like(col, best)) if hib else (np.full_like(col, best), col)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratios[:, j] = np.where(den != 0, num / den, np.nan)
-    out = np.full(x.shape[0], np.nan)
-    has = ~np.isnan(ratios).all(axis=1)
-    out[has] = np.nanmean(ratios[has], axis=1)
-    return out
 
 
 def option_label(value: Any) -> str:
@@ -361,10 +231,23 @@ def _row_complexity(results: Sequence[Result]) -> dict[str, float]:
     return {k: float(statistics.median(v)) for k, v in sorted(values.items())}
 
 
+
+
+def _shortened(results: Sequence[Result]) -> tuple[str, ...]:
+    found = set()
+    for result in results:
+        options = result.probe.get("options") or {}
+        for key in SHORTENING_OPTIONS:
+            if key in options:
+                found.add(f"{key}={option_label(options[key])}")
+    return tuple(sorted(found))
+
+
 def build_leaderboard(
     results: Sequence[Result],
     cell_stats: Mapping[tuple[RowKey, str], CellStats] | None = None,
-    missing: Missing = "impute",
+    aggregate_over: Sequence[str] | None = None,
+    impute: bool = False,
     significance: str | None = None,
 ) -> Leaderboard:
     """Arrange results into a leaderboard with its aggregates.
@@ -372,13 +255,18 @@ def build_leaderboard(
     Args:
         results: Local and published results; one per (row, task).
         cell_stats: Confidence intervals and significance by (row key, task key).
-        missing: How the HEAR score treats missing cells (``"impute"`` is HEAR's).
+        aggregate_over: Task sets of the aggregates (see
+            :func:`hearbench.report.tasksets.resolve_task_sets`); ``None`` = per group the
+            tasks all its rows share.
+        impute: Admit rows that miss some tasks of a set, imputing them as HEAR did.
         significance: Description of the test behind ``same_as_best``, for the footnote.
 
     Raises:
-        HearbenchError: if two results claim the same cell, or one task has results with
-            different primary metrics.
+        HearbenchError: if two results claim the same cell, one task has results with
+            different primary metrics, or a task set names an unknown task.
     """
+    from hearbench.report.tasksets import resolve_task_sets
+
     by_cell: dict[tuple[RowKey, str], Result] = {}
     metrics: dict[str, str] = {}
     displays: dict[str, str] = {}
@@ -407,7 +295,12 @@ def build_leaderboard(
     for (key, _), result in sorted(by_cell.items()):
         grouped[key].append(result)
     names = variant_names({k[0]: grouped[k][0].embedder for k in keys if not k[2]})
-    labels = {k: _row_label(k, grouped[k][0].embedder, len(local_probes) > 1, names) for k in keys}
+    shortened = {k: _shortened(grouped[k]) for k in keys}
+    labels = {
+        k: _row_label(k, grouped[k][0].embedder, len(local_probes) > 1, names)
+        + (f" {SHORT_MARK}" if shortened[k] else "")
+        for k in keys
+    }
     keys.sort(key=lambda k: (labels[k], k))
 
     matrix = np.full((len(keys), len(columns)), np.nan)
@@ -415,13 +308,24 @@ def build_leaderboard(
         for j, col in enumerate(columns):
             if (key, col.task) in by_cell:
                 matrix[i, j] = by_cell[(key, col.task)].primary.mean
-    directions = [c.higher_is_better for c in columns]
-    hear = hear_normalized_score(matrix, directions, missing) if keys else np.zeros(0)
-    ratio = score_over_best(matrix, directions) if keys else np.zeros(0)
+    task_sets = resolve_task_sets(columns, ~np.isnan(matrix), aggregate_over, impute)
+    position = {c.task: j for j, c in enumerate(columns)}
+    per_row: list[dict[str, RowAggregate]] = [{} for _ in keys]
+    for task_set in task_sets:
+        idx = [position[t] for t in task_set.tasks]
+        found = aggregate(
+            matrix[:, idx],
+            task_set.tasks,
+            [columns[j].higher_is_better for j in idx],
+            task_set.impute,
+        )
+        for i, agg in enumerate(found):
+            if agg is not None:
+                per_row[i][task_set.name] = agg
 
     best: dict[str, float] = {}
     for j, col in enumerate(columns):
-        observed = matrix[~np.isnan(matrix[:, j]), j]
+        observed = rounded(matrix[~np.isnan(matrix[:, j]), j])
         if observed.size:
             best[col.task] = float(observed.max() if col.higher_is_better else observed.min())
 
@@ -430,14 +334,14 @@ def build_leaderboard(
     for i, key in enumerate(keys):
         cells = {}
         for col in columns:
-            found = by_cell.get((key, col.task))
-            if found is None:
+            found_result = by_cell.get((key, col.task))
+            if found_result is None:
                 continue
-            score = found.primary
+            score = found_result.primary
             cells[col.task] = Cell(
                 mean=float(score.mean),
                 std=float(score.std),
-                best=float(score.mean) == best.get(col.task),
+                best=float(rounded([score.mean])[0]) == best.get(col.task),
                 stats=stats.get((key, col.task)),
             )
         rows.append(
@@ -445,18 +349,19 @@ def build_leaderboard(
                 key=key,
                 label=labels[key],
                 cells=cells,
-                hear_score=float(hear[i]),
-                score_over_best=float(ratio[i]),
+                aggregates=per_row[i],
                 complexity=_row_complexity(grouped[key]),
                 embedder=dict(grouped[key][0].embedder),
+                shortened=shortened[key],
             )
         )
-    rows.sort(
-        key=lambda r: (
-            math.isnan(r.hear_score),
-            -r.hear_score if not math.isnan(r.hear_score) else 0.0,
-            r.label,
-            r.key,
-        )
-    )
-    return Leaderboard(tuple(columns), tuple(rows), missing, significance)
+    rows.sort(key=lambda r: (*_sort_key(r, task_sets), r.label, r.key))
+    return Leaderboard(tuple(columns), tuple(rows), tuple(task_sets), significance)
+
+
+def _sort_key(row: Row, task_sets: Sequence[TaskSet]) -> tuple[int, float]:
+    for n, task_set in enumerate(task_sets):
+        agg = row.aggregates.get(task_set.name)
+        if agg is not None:
+            return (n, -float(rounded([agg.hear_score])[0]))
+    return (len(task_sets), 0.0)
