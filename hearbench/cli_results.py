@@ -26,7 +26,7 @@ def _emit(frame: pd.DataFrame, fmt: str) -> None:
 
 
 def _load(dirs: Sequence[str], with_published: str | None) -> pd.DataFrame:
-    from hearbench.results_frame import load_results
+    from hearbench.results.frame import load_results
 
     frame = load_results(list(dirs), with_published=with_published)
     if frame.empty:
@@ -104,7 +104,7 @@ def results_compare(
     dirs: tuple[str, ...], with_published: str | None, fmt: str, metric: str | None
 ) -> None:
     """Rows × tasks: mean over folds of the primary (or chosen) metric."""
-    from hearbench.results_frame import to_wide
+    from hearbench.results.frame import to_wide
 
     frame = _load(dirs, with_published)
     if metric is not None and metric not in set(frame["metric"]):

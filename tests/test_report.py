@@ -17,17 +17,17 @@ from hearbench.report import write_report
 from hearbench.report.aggregates import hear_normalized_score, mean_rank, score_over_best
 from hearbench.report.html import report_page
 from hearbench.report.pareto import dominates, pareto_front
-from hearbench.report.published import (
-    HEAR2021_TASKS,
-    canonical_task_name,
-    load_published,
-    load_published_params,
-)
 from hearbench.report.render import to_csv, to_latex, to_markdown
 from hearbench.report.stats import bootstrap_ci, cell_statistics, paired_test
 from hearbench.report.sweeps import sweeps
 from hearbench.report.tables import build_leaderboard
 from hearbench.results import Result, Score, write_result
+from hearbench.results.published import (
+    HEAR2021_TASKS,
+    canonical_task_name,
+    load_published,
+    load_published_params,
+)
 
 N_CLASSES = 4
 

@@ -22,8 +22,7 @@ from hearbench.report.html import report_page
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.render import to_csv, to_latex, to_markdown
 from hearbench.report.tables import build_leaderboard
-from hearbench.results import Result, load_results, write_result
-from hearbench.results_frame import leaderboard, to_wide
+from hearbench.results import Result, leaderboard, load_results, to_wide, write_result
 
 
 def _results() -> list[Result]:

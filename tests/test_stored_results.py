@@ -18,8 +18,7 @@ from hearbench.metrics import get_metric
 from hearbench.report import resolve_published
 from hearbench.report.plots import panel_points
 from hearbench.report.tables import build_leaderboard
-from hearbench.results import Result, load_results, read_predictions, read_results, result_path
-from hearbench.results_frame import leaderboard
+from hearbench.results import Result, leaderboard, load_results, read_predictions, read_results, result_path
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 

@@ -21,25 +21,16 @@ from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
 from hearbench.report.html import report_page
 from hearbench.report.plots import figure_captions, write_plots
-from hearbench.report.published import SUITE, default_published_path, load_published
 from hearbench.report.render import FORMATS, frame_markdown, render
 from hearbench.report.sensitivity import probe_sensitivity
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
 from hearbench.report.tables import build_leaderboard
 from hearbench.results import Result, read_results
+from hearbench.results.published import resolve_published as resolve_published
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["FORMATS", "resolve_published", "write_report"]
-
-
-def resolve_published(source: str | Path | Sequence[Result]) -> list[Result]:
-    """Published results from a suite name (``"hear2021"``), a leaderboard CSV, or results."""
-    if isinstance(source, str | Path):
-        if str(source) == SUITE:
-            return load_published(default_published_path(SUITE))
-        return load_published(Path(source))
-    return [r for r in source]
 
 
 def _inputs(

@@ -40,6 +40,23 @@ IMPUTE_MIN_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
+class Column:
+    """One task column.
+
+    Attributes:
+        task: Task key (the official HEAR name for HEAR 2021 tasks, else the task name).
+        label: Display name.
+        metric: Primary metric.
+        higher_is_better: Direction of the metric.
+    """
+
+    task: str
+    label: str
+    metric: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
 class TaskSet:
     """A named set of task columns that one aggregate is computed over.
 

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from hearbench.report.frames import display_frame, num
-from hearbench.report.notes import task_set_note
-from hearbench.report.published import task_display_name
+from hearbench.report.notes import leaderboard_notes, task_set_note
 from hearbench.report.sweeps import sweeps
 from hearbench.report.tables import Leaderboard
 from hearbench.results import Result
+from hearbench.results.published import task_display_name
 
 SWEEP_OPTIONS = ("layers", "hop_ms")
 COMPLEXITY_KEYS = (("params", "Parameters"), ("macs_per_second", "MACs / s audio"), ("latency_ms", "Latency (ms)"))
@@ -183,7 +183,7 @@ def report_page(
         "<h2>Leaderboard</h2>",
         _leaderboard_table(board),
         '<ul class="notes">',
-        *(f"<li>{esc(note)}</li>" for note in board.notes()),
+        *(f"<li>{esc(note)}</li>" for note in leaderboard_notes(board)),
         "</ul>",
         '<h2 id="aggregates">How the aggregates were computed</h2>',
         '<ul class="notes">',

@@ -34,10 +34,10 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
-from hearbench.report.published import task_display_name
 from hearbench.report.sweeps import label_order, natural_key, sweeps
 from hearbench.report.tables import SHORT_MARK, Leaderboard, task_key
 from hearbench.results import Result
+from hearbench.results.published import task_display_name
 
 logger = logging.getLogger(__name__)
 

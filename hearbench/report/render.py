@@ -12,6 +12,7 @@ import pandas as pd
 
 from hearbench.api import HearbenchError
 from hearbench.report.frames import CSV_DECIMALS, csv_frame, display_frame
+from hearbench.report.notes import leaderboard_notes
 from hearbench.report.tables import Leaderboard
 
 FORMATS = ("md", "csv", "tex", "html")
@@ -76,7 +77,7 @@ def to_markdown(board: Leaderboard) -> str:
         colalign=("left", *["right"] * (len(body.columns) - 1)),
         disable_numparse=True,
     )
-    notes = "\n".join(f"- {md_escape(note)}" for note in board.notes())
+    notes = "\n".join(f"- {md_escape(note)}" for note in leaderboard_notes(board))
     return f"{table}\n\n{notes}\n"
 
 
@@ -107,7 +108,7 @@ def to_latex(board: Leaderboard) -> str:
         tabular.rstrip("\n"),
         r"\par\smallskip",
         r"\begin{minipage}{\linewidth}\scriptsize",
-        *(tex_escape(note) + r"\par" for note in board.notes()),
+        *(tex_escape(note) + r"\par" for note in leaderboard_notes(board)),
         r"\end{minipage}",
         r"\end{table}",
     ]

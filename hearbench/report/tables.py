@@ -22,9 +22,9 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
-from hearbench.report.aggregates import RowAggregate, TaskSet, aggregate, rounded
-from hearbench.report.published import canonical_task_name, task_display_name
+from hearbench.report.aggregates import Column, RowAggregate, TaskSet, aggregate, rounded
 from hearbench.results import Result
+from hearbench.results.published import canonical_task_name, task_display_name
 
 RowKey = tuple[str, str, bool]
 """A row's identity: (embedder id, probe name, published)."""
@@ -51,23 +51,6 @@ class CellStats:
     ci_low: float = math.nan
     ci_high: float = math.nan
     same_as_best: bool | None = None
-
-
-@dataclass(frozen=True)
-class Column:
-    """One task column.
-
-    Attributes:
-        task: Task key (the official HEAR name for HEAR 2021 tasks, else the task name).
-        label: Display name.
-        metric: Primary metric.
-        higher_is_better: Direction of the metric.
-    """
-
-    task: str
-    label: str
-    metric: str
-    higher_is_better: bool
 
 
 @dataclass(frozen=True)
@@ -142,12 +125,6 @@ class Leaderboard:
     def left_out(self, task_set: TaskSet) -> list[str]:
         """Labels of the rows not in the aggregate over ``task_set``."""
         return [r.label for r in self.rows if task_set.name not in r.aggregates]
-
-    def notes(self) -> list[str]:
-        """Footnotes that say what the numbers are."""
-        from hearbench.report.notes import leaderboard_notes
-
-        return leaderboard_notes(self)
 
 
 def task_key(result: Result) -> str:

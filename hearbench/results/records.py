@@ -330,6 +330,3 @@ def prune_results(folder: str | Path) -> list[Path]:
             removed.append(tmp)
             log.info("removed leftover %s", tmp)
     return removed
-
-
-from hearbench.results_frame import load_results as load_results  # noqa: E402

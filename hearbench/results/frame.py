@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearbench.api import HearbenchError
+from hearbench.results.published import canonical_task_name, resolve_published
+from hearbench.results.records import Result, read_results
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from hearbench.results import Result
 
 ID_COLUMNS = ("source", "embedder_id", "probe")
 """Columns that identify one leaderboard row."""
@@ -64,7 +64,6 @@ def _json(value: Any) -> str:
 def result_records(result: Result, results_dir: str = "") -> list[dict[str, Any]]:
     """The tidy rows of one result: one per fold of every metric (one per metric when the
     result has no per-fold values, as published scores)."""
-    from hearbench.report.published import canonical_task_name
 
     embedder = result.embedder
     probe_options = dict(result.probe.get("options") or {})
@@ -144,13 +143,10 @@ def load_results(
     """
     import pandas as pd
 
-    from hearbench.results import read_results
 
     folders = [dirs] if isinstance(dirs, str | Path) else list(dirs)
     frames = [results_frame(read_results(d), str(d)) for d in folders]
     if with_published is not None:
-        from hearbench.report import resolve_published
-
         frames.append(results_frame(resolve_published(with_published), ""))
     frames = [f for f in frames if not f.empty]
     if not frames:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hearbench.api import HearbenchError
-from hearbench.results import Result, Score
+from hearbench.results.records import Result, Score
 
 logger = logging.getLogger(__name__)
 
@@ -398,3 +398,12 @@ def default_published_path(suite: str = SUITE, search: Sequence[Path] | None = N
     raise HearbenchError(
         f"published leaderboard {suite!r} not found; looked in {', '.join(map(str, places))}"
     )
+
+
+def resolve_published(source: str | Path | Sequence[Result]) -> list[Result]:
+    """Published results from a suite name (``"hear2021"``), a leaderboard CSV, or results."""
+    if isinstance(source, str | Path):
+        if str(source) == SUITE:
+            return load_published(default_published_path(SUITE))
+        return load_published(Path(source))
+    return [r for r in source]

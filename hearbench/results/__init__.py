@@ -1,0 +1,43 @@
+"""Stored results: the records on disk, published scores, and the tidy DataFrame of them all.
+
+:mod:`~hearbench.results.records` writes and reads one result (and its predictions) per
+embedder × task × probe; :mod:`~hearbench.results.published` reads published leaderboards into
+the same records; :mod:`~hearbench.results.frame` turns any of them into one pandas DataFrame
+(:func:`load_results`), from which every table, aggregate and plot is derived.
+"""
+
+from hearbench.results.frame import leaderboard, load_results, results_frame, to_wide
+from hearbench.results.published import load_published, resolve_published
+from hearbench.results.records import (
+    Result,
+    Score,
+    predictions_path,
+    prune_results,
+    read_predictions,
+    read_result,
+    read_results,
+    read_valid_result,
+    result_path,
+    result_predictions,
+    write_result,
+)
+
+__all__ = [
+    "Result",
+    "Score",
+    "leaderboard",
+    "load_published",
+    "load_results",
+    "predictions_path",
+    "prune_results",
+    "read_predictions",
+    "read_result",
+    "read_results",
+    "read_valid_result",
+    "resolve_published",
+    "result_path",
+    "result_predictions",
+    "results_frame",
+    "to_wide",
+    "write_result",
+]
