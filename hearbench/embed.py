@@ -26,22 +26,45 @@ MAX_PENDING_SAMPLES = 2 * MAX_BATCH_SAMPLES
 """Samples of audio a split's embedding holds in memory while it waits to fill a batch."""
 
 
+_RESAMPLING_NOTED: set[tuple[str, int, int]] = set()
+
+
+def source_rate(task: Task, sample_rate: int) -> int:
+    """The task folder a clip at ``sample_rate`` is read from.
+
+    The folder at that rate, else the lowest rate above it, else (upsampling, which adds no
+    content above the source's Nyquist frequency) the highest rate there is. Each resampling
+    choice is logged once per process: upsampling as a warning, downsampling as info.
+    """
+    if sample_rate in task.sample_rates:
+        return sample_rate
+    above = [r for r in task.sample_rates if r >= sample_rate]
+    chosen = min(above) if above else max(task.sample_rates)
+    noted = (task.name, chosen, sample_rate)
+    if noted not in _RESAMPLING_NOTED:
+        _RESAMPLING_NOTED.add(noted)
+        if above:
+            log.info("%s: no %d Hz audio; resampling from %d Hz", task.name, sample_rate, chosen)
+        else:
+            log.warning(
+                "%s: no audio at or above %d Hz; upsampling from %d Hz (nothing above %d Hz)",
+                task.name, sample_rate, chosen, chosen // 2,
+            )
+    return chosen
+
+
 def load_clip(task: Task, split: str, filename: str, sample_rate: int) -> np.ndarray:
     """A clip at ``sample_rate``: the task's folder at that rate, else resampled with soxr.
 
-    Resampling reads the lowest available rate not below ``sample_rate`` (else the highest),
-    and the result is padded or trimmed to the task's ``sample_duration`` when it has one.
+    Resampling reads the folder :func:`source_rate` picks, and the result is padded or
+    trimmed to the task's ``sample_duration`` when it has one.
     """
-    if sample_rate in task.sample_rates:
-        source_rate = sample_rate
-    else:
-        above = [r for r in task.sample_rates if r >= sample_rate]
-        source_rate = min(above) if above else max(task.sample_rates)
-    path = task.audio_path(split, filename, source_rate)
+    read_rate = source_rate(task, sample_rate)
+    path = task.audio_path(split, filename, read_rate)
     audio, file_rate = read_audio(path)
-    if file_rate != source_rate:
-        raise HearbenchError(f"{path}: sample rate {file_rate} Hz, expected {source_rate} Hz")
-    audio = resample(audio, source_rate, sample_rate)
+    if file_rate != read_rate:
+        raise HearbenchError(f"{path}: sample rate {file_rate} Hz, expected {read_rate} Hz")
+    audio = resample(audio, read_rate, sample_rate)
     if task.sample_duration is not None:
         audio = fit_length(audio, round(task.sample_duration * sample_rate))
     return audio

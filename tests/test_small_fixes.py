@@ -47,3 +47,23 @@ def test_ci_fails_instead_of_skipping_without_the_data(tmp_path: Path) -> None:
     assert done.stderr.strip() == (
         "error: CI is set but ../shared/data is missing; the tests that need it would skip"
     )
+
+
+def test_upsampling_is_announced_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from hearbench.embed import load_clip
+    from hearbench.tasks.format import load_task
+    from hearbench.tasks.synthetic import build_synthetic_task
+
+    task = load_task(build_synthetic_task("demo-pitch", tmp_path / "t", sample_rates=(16000, 8000)))
+    split = task.split_names[0]
+    first, second = task.files(split)[:2]
+    with caplog.at_level("INFO", logger="hearbench.embed"):
+        clip = load_clip(task, split, first, 44100)
+        load_clip(task, split, second, 44100)
+        load_clip(task, split, first, 12000)
+    assert clip.shape == (round(task.sample_duration * 44100),)
+    upsampled = [r for r in caplog.records if "upsampling from 16000 Hz" in r.getMessage()]
+    assert len(upsampled) == 1 and upsampled[0].levelname == "WARNING"
+    assert "nothing above 8000 Hz" in upsampled[0].getMessage()
+    down = [r for r in caplog.records if "resampling from 16000 Hz" in r.getMessage()]
+    assert len(down) == 1 and down[0].levelname == "INFO"

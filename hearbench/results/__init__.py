@@ -11,6 +11,7 @@ from hearbench.results.published import load_published, resolve_published
 from hearbench.results.records import (
     Result,
     Score,
+    pair_problem,
     predictions_path,
     prune_results,
     read_predictions,
@@ -28,6 +29,7 @@ __all__ = [
     "leaderboard",
     "load_published",
     "load_results",
+    "pair_problem",
     "predictions_path",
     "prune_results",
     "read_predictions",
