@@ -471,10 +471,10 @@ def complexity(
     try:
         model = _create(embedder, weights, options, random_weights)
     except HearbenchError as exc:
-        if weights is not None or random_weights:
+        if weights or random_weights:
             raise
         try:
-            model = _create(embedder, None, options, True)
+            model = _create(embedder, (), options, True)
         except HearbenchError:
             raise exc from None
         note = f"weights not available ({exc}); architecture-only counts, latency on random weights"

@@ -79,6 +79,27 @@ def test_plots_are_readable(figures: dict[str, Figure], tmp_path: Path) -> None:
     assert [a.get_ylabel() for a in tasks.axes] == ["top1_acc", "top1_acc"]
 
 
+def test_every_local_point_is_labelled_and_coincident_points_share_a_label(
+    figures: dict[str, Figure], tmp_path: Path
+) -> None:
+    results = [
+        make_result(name, task, [score], complexity={"params": params})
+        for name, params, scores in (
+            ("front", 1e4, (0.9, 0.8)),
+            ("behind", 1e6, (0.5, 0.4)),
+            ("twin-a", 1e5, (0.6, 0.3)),
+            ("twin-b", 1e5, (0.6, 0.35)),
+        )
+        for task, score in zip(("t1", "t2"), scores, strict=True)
+    ]
+    board = build_leaderboard(results)
+    write_plots(board, results, tmp_path, ("params",))
+    t1, t2 = figures["tasks_vs_params"].axes
+    # off the Pareto front too, and two points at one position get one two-line label
+    assert sorted(t.get_text() for t in t1.texts) == ["behind", "front", "twin-a\ntwin-b"]
+    assert sorted(t.get_text() for t in t2.texts) == ["behind", "front", "twin-a", "twin-b"]
+
+
 def test_sweep_plots_name_the_metric(figures: dict[str, Figure], tmp_path: Path) -> None:
     results = [
         make_result(f"s{layer}", "t1", [0.5 + layer / 100], metric="mAP", options={"layers": layer}, name="s")

@@ -14,6 +14,7 @@ software versions (PNG ``Software``, SVG ``Date``/``Creator`` metadata dropped) 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import math
@@ -169,10 +170,18 @@ def _no_cost_note(key: str, rows: Sequence[str], limit: int = 4, width: int = 80
     return "\n" + textwrap.fill(note, width)
 
 
+LABEL_EVERY_LOCAL = 12
+"""Up to this many hearbench points in a panel, every one of them is labelled."""
+
+
 def _scatter_front(
     ax: Axes, points: Sequence[_Point], higher_is_better: bool = True, label_size: float = 6.0
 ) -> list[tuple[_Point, float]]:
-    """Draw the points and the Pareto front; returns the front members to label."""
+    """Draw the points and the Pareto front; returns the points to label.
+
+    Those are the front's members, then every hearbench point when there are at most
+    :data:`LABEL_EVERY_LOCAL` of them (published points off the front stay unlabelled).
+    """
     for published, color, marker, name in (
         (True, _PUBLISHED, "s", "published"),
         (False, _LOCAL, "o", "hearbench"),
@@ -209,7 +218,22 @@ def _scatter_front(
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.margins(x=0.15, y=0.08)
     ax.grid(True, which="major", linewidth=0.3, color="0.85")
-    return [(points[i], label_size) for i in front]
+    local = [i for i, p in enumerate(points) if not p.published]
+    extra = [i for i in local if i not in front] if len(local) <= LABEL_EVERY_LOCAL else []
+    return [(p, label_size) for p in _merge_coincident([points[i] for i in [*front, *extra]])]
+
+
+def _merge_coincident(points: Sequence[_Point]) -> list[_Point]:
+    """One label per position: points at the same (cost, score) share it, one name a line."""
+    merged: dict[tuple[float, float], _Point] = {}
+    for p in points:
+        at = (p.cost, p.score)
+        if at in merged:
+            names = sorted([*merged[at].label.split("\n"), p.label])
+            merged[at] = dataclasses.replace(merged[at], label="\n".join(names))
+        else:
+            merged[at] = p
+    return list(merged.values())
 
 
 def _legend(fig: Figure, axes: Sequence[Axes]) -> None:
