@@ -344,7 +344,15 @@ def run(
     no_resume: bool,
 ) -> None:
     """Evaluate embedders on tasks with probes; write one result per (embedder, task, probe)."""
-    from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local, summarise
+    from hearbench.executors import (
+        EmbedderSpec,
+        Job,
+        JobOutcome,
+        RunSettings,
+        outcome_line,
+        run_local,
+        summarise,
+    )
     from hearbench.probes import split_probe_options
 
     check_probes(probes)
@@ -383,13 +391,18 @@ def run(
         with_complexity=not no_complexity,
         resume=not no_resume,
     )
+    def announce(outcome: JobOutcome) -> None:
+        from tqdm.auto import tqdm
+
+        tqdm.write(outcome_line(outcome))
+
     if executor == "ray":
         from hearbench.ray_executor import run_ray
 
-        outcomes = run_ray(jobs, settings, address=address)
+        outcomes = run_ray(jobs, settings, address=address, on_outcome=announce)
     else:
-        outcomes = run_local(jobs, settings)
-    click.echo(summarise(outcomes))
+        outcomes = run_local(jobs, settings, on_outcome=announce)
+    click.echo(summarise(outcomes, lines=False))
     if not all(o.ok for o in outcomes):
         sys.exit(1)
 
@@ -596,7 +609,7 @@ def demo(out_dir: str) -> None:
     from hearbench.demo import demo_summary, run_demo
 
     written = run_demo(Path(out_dir), echo=click.echo)
-    click.echo(demo_summary(written))
+    click.echo(demo_summary(written).rstrip("\n"))
 
 
 main.add_command(export_group)

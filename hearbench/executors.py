@@ -64,6 +64,8 @@ class JobOutcome:
     result_path: str | None = None
     primary: float | None = None
     error: str | None = None
+    stored: bool = False
+    """The result was already stored (resume) and was not recomputed."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         existing = read_valid_result(path) if settings.resume else None
         if existing is not None and is_same_run(existing, task.checksum(), settings):
             log.info("%s exists; skipping (resume)", path)
-            return JobOutcome(job, True, str(path), existing.primary.mean)
+            return JobOutcome(job, True, str(path), existing.primary.mean, stored=True)
         complexity = _complexity(embedder) if settings.with_complexity else None
         result = evaluate(
             embedder,
@@ -206,16 +208,22 @@ def run_local(
     return outcomes
 
 
-def summarise(outcomes: Sequence[JobOutcome]) -> str:
-    """A short summary: one line per job and a closing count."""
-    lines = []
-    for o in outcomes:
-        label = f"{o.job.embedder.name} × {Path(o.job.task_path).name} × {o.job.probe}"
-        lines.append(
-            f"ok    {label}: {o.primary:.4f}"
-            if o.ok and o.primary is not None
-            else f"FAIL  {label}: {o.error}"
-        )
+def outcome_line(outcome: JobOutcome) -> str:
+    """One line for a job: ``ok``, ``stored`` (resumed, not recomputed) or ``FAIL`` and why."""
+    o = outcome
+    label = f"{o.job.embedder.name} × {Path(o.job.task_path).name} × {o.job.probe}"
+    if not o.ok or o.primary is None:
+        return f"FAIL    {label}: {o.error}"
+    if o.stored:
+        return f"stored  {label}: {o.primary:.4f} (already in the results; --no-resume recomputes)"
+    return f"ok      {label}: {o.primary:.4f}"
+
+
+def summarise(outcomes: Sequence[JobOutcome], lines: bool = True) -> str:
+    """A short summary: one line per job (unless ``lines`` is false) and a closing count."""
+    out = [outcome_line(o) for o in outcomes] if lines else []
     failed = sum(not o.ok for o in outcomes)
-    lines.append(f"{len(outcomes) - failed} succeeded, {failed} failed")
-    return "\n".join(lines)
+    stored = sum(o.ok and o.stored for o in outcomes)
+    count = f"{len(outcomes) - failed} succeeded, {failed} failed"
+    out.append(count + (f" ({stored} already stored)" if stored else ""))
+    return "\n".join(out)

@@ -216,14 +216,18 @@ def search_and_train(
     grid: Sequence[Mapping[str, Any]],
     fixed: Mapping[str, Any],
     postprocessing_selection: str = "heareval",
+    progress: bool = False,
 ) -> tuple[dict[str, Any], list[FoldOutcome]]:
     """Search ``grid`` on the first split, then train the winner on every split.
 
     Seeds Python, NumPy and torch with ``fixed["seed"]`` (default 42) first. A probe class
     with a ``fit_grid(points, train, valid, objective, fixed)`` classmethod fits the whole grid
-    in one call; otherwise each point is fitted in turn. Returns the chosen hyperparameters and
-    one outcome per split.
+    in one call; otherwise each point is fitted in turn. With ``progress`` a bar counts the
+    fits (grid points, then the winner on every further split) and shows the best validation
+    score so far. Returns the chosen hyperparameters and one outcome per split.
     """
+    from tqdm.auto import tqdm
+
     from hearbench.probes.torch_utils import seed_everything
 
     splits = task.fold_splits()
@@ -238,22 +242,36 @@ def search_and_train(
     ]
     train0, valid0, _ = parts[0]
     objective0 = make_objective(task, valid0, postprocessing_selection)
+    bar = tqdm(
+        total=len(grid) + len(splits) - 1,
+        desc=f"probe {task.name}",
+        unit="fit",
+        disable=None if progress else True,
+        leave=False,
+    )
     seed_everything(int(fixed.get("seed", 42)))
     fit_grid = getattr(probe_cls, "fit_grid", None)
     if fit_grid is not None:
+        bar.set_postfix_str(f"{len(grid)} grid points together")
         fitted = fit_grid(grid, train0.data, valid0.data, objective0, fixed)
     else:
-        fitted = [probe_cls(**{**fixed, **point}).fit(train0.data, valid0.data, objective0) for point in grid]
+        fitted = []
+        for point in grid:
+            fitted.append(probe_cls(**{**fixed, **point}).fit(train0.data, valid0.data, objective0))
+            bar.update(1)
     candidates = []
     for point, probe in zip(grid, fitted, strict=True):
         log.info("grid point %s: valid %s = %.4f", point, objective0.name, probe.valid_score_)
         candidates.append((probe.valid_score_, point, probe))
+    if fit_grid is not None:
+        bar.update(len(grid))
     ranked = sorted(
         candidates,
         key=lambda c: np.nan_to_num(c[0], nan=objective0.worst()),
         reverse=objective0.higher_is_better,
     )
-    _best_score, best_point, best_probe = ranked[0]
+    best_score, best_point, best_probe = ranked[0]
+    bar.set_postfix_str(f"best valid {objective0.name} {best_score:.4f}")
     outcomes = []
     for i, (split, (train, valid, test)) in enumerate(zip(splits, parts, strict=True)):
         probe = (
@@ -263,5 +281,8 @@ def search_and_train(
                 train.data, valid.data, make_objective(task, valid, postprocessing_selection)
             )
         )
+        if i > 0:
+            bar.update(1)
         outcomes.append(FoldOutcome(split, probe, test, probe.predict_proba(test.data)))
+    bar.close()
     return dict(best_point), outcomes

@@ -30,7 +30,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,6 +165,7 @@ def run_ray(
     settings: RunSettings,
     address: str | None = None,
     num_cpus: int | None = None,
+    on_outcome: Callable[[JobOutcome], None] | None = None,
 ) -> list[JobOutcome]:
     """Run ``jobs`` on Ray; returns one outcome per job, in job order.
 
@@ -175,6 +176,7 @@ def run_ray(
             starts a local instance for this call and shuts it down afterwards. When Ray is
             already initialised in this process, that instance is used and left running.
         num_cpus: CPUs of a local instance (default: every CPU of the machine).
+        on_outcome: Called with each job's outcome as soon as it arrives.
 
     Raises:
         HearbenchError: when Ray is not installed or the cluster cannot be reached.
@@ -206,7 +208,7 @@ def run_ray(
             ) from exc
         started = True
     try:
-        return _run(ray, jobs, settings, local=address is None)
+        return _run(ray, jobs, settings, local=address is None, on_outcome=on_outcome)
     finally:
         if started:
             ray.shutdown()
@@ -225,7 +227,13 @@ def _bind_to_loopback() -> None:
         setattr(constants, "ENABLE_RAY_CLUSTER", False)  # noqa: B010
 
 
-def _run(ray: Any, jobs: Sequence[Job], settings: RunSettings, local: bool) -> list[JobOutcome]:
+def _run(
+    ray: Any,
+    jobs: Sequence[Job],
+    settings: RunSettings,
+    local: bool,
+    on_outcome: Callable[[JobOutcome], None] | None = None,
+) -> list[JobOutcome]:
     from tqdm.auto import tqdm
 
     from hearbench.results import prune_results
@@ -272,6 +280,8 @@ def _run(ray: Any, jobs: Sequence[Job], settings: RunSettings, local: bool) -> l
                     "ok" if outcome.ok else outcome.error,
                 )
                 bar.update(1)
+                if on_outcome is not None:
+                    on_outcome(outcome)
     for ref, job in statuses.items():
         _log_status(ray, ref, job)
     return [outcomes[i] for i in range(len(jobs))]

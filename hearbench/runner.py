@@ -103,7 +103,9 @@ def evaluate(
     selection = str(options.pop("postprocessing_selection", "heareval"))
     grid = probe_grid(probe, task, options)
     fixed: dict[str, Any] = {"prediction_type": task.prediction_type, "seed": seed}
-    chosen, outcomes = search_and_train(probe_cls, task, embeddings, grid, fixed, selection)
+    chosen, outcomes = search_and_train(
+        probe_cls, task, embeddings, grid, fixed, selection, progress=progress
+    )
     per_fold: dict[str, list[float]] = {m: [] for m in task.evaluation}
     folds = []
     for outcome in outcomes:

@@ -72,6 +72,17 @@ def test_run_and_report_on_demo_task(tmp_path: Path) -> None:
     )
     assert code == 0, text
     assert "2 succeeded, 0 failed" in text
+    # each result is printed as it lands; a rerun shows what it took from the stored results
+    live = [line for line in text.splitlines() if line.startswith("ok      ")]
+    assert len(live) == 2 and "baseline × demo-texture × linear: " in live[0]
+    code, again = invoke(
+        "run", "--embedder", "baseline", "--task", str(task), "--probe", "linear",
+        "--out", str(out), "--cache", str(tmp_path / "cache"),
+    )
+    assert code == 0, again
+    stored = [line for line in again.splitlines() if line.startswith("stored  ")]
+    assert stored == [live[0].replace("ok      ", "stored  ") + " (already in the results; --no-resume recomputes)"]
+    assert "1 succeeded, 0 failed (1 already stored)" in again
     result = json.loads((out / "baseline" / "demo-texture" / "linear.json").read_text())
     assert result["scores"]["top1_acc"]["mean"] > 0.5
     assert len(result["scores"]["top1_acc"]["folds"]) == 5
@@ -112,7 +123,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert task in board
     assert "mn04\\_as" in board  # Markdown escapes the underscore
     # the terminal ends with the leaderboard table and the paths of the plots
-    assert "| " in text and "plots:" in text.splitlines()[-1]
+    assert "| " in text and "plots:" in [line for line in text.splitlines() if line.strip()][-1]
     assert any(p.suffix == ".png" for p in report.iterdir())
     results = read_results(tmp_path / "demo" / "results")
     assert len(results) == 15

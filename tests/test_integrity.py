@@ -75,7 +75,7 @@ def recomputed(path: Path) -> list[float]:
 
 KILL_BETWEEN_WRITES = """
 import os, signal, sys
-import hearbench.results as results
+import hearbench.results.records as results
 from hearbench.executors import EmbedderSpec, Job, RunSettings, run_local
 
 task, out, cache = sys.argv[1:4]
