@@ -42,7 +42,8 @@ OPTIONS = OptionSet(
 )
 DEFAULTS: dict[str, Any] = OPTIONS.defaults()
 FRAME_MS = 10.0
-CHUNK_FRAMES = 6000
+CHUNK_FRAMES = 1000
+"""Mel frames (10 s) per chunk of timestamps: a long clip needs no more memory than a 10 s one."""
 
 
 class BaselineEmbedder(Embedder):
@@ -140,15 +141,16 @@ class BaselineEmbedder(Embedder):
             times = torch.arange(steps, dtype=torch.float64) * self.hop_ms
             per_chunk = max(1, int(CHUNK_FRAMES * FRAME_MS // self.hop_ms))
             names = [info.name for info in self.selected_layers]
-            pieces = []
+            width = sum(info.width for info in self.selected_layers)
+            out = torch.empty(audio.shape[0], steps, width)
             for start in range(0, steps, per_chunk):
                 mean, std = self._window_stats(audio, times[start : start + per_chunk])
                 parts = {"mel_mean": mean, "mel_std": std}
                 if "proj" in names:
                     parts["proj"] = torch.cat([mean, std], dim=-1) @ self.projection.double()
-                pieces.append(torch.cat([parts[name] for name in names], dim=-1).float())
+                out[:, start : start + per_chunk] = torch.cat([parts[name] for name in names], dim=-1)
             stamps = times.float().unsqueeze(0).expand(audio.shape[0], -1).contiguous()
-            return torch.cat(pieces, dim=1), stamps
+            return out, stamps
 
     def scene_embeddings(self, audio: torch.Tensor) -> torch.Tensor:
         emb, _ = self.timestamp_embeddings(audio)

@@ -72,6 +72,9 @@ WORK_BUDGET = 1 << 26
 """Activation elements one network batch may hold per block (attention scores + MLP)."""
 MEL_BATCH = 1024
 """Windows per batch of the ``mel`` part (frontend only)."""
+PIECE_SECONDS = 10.0
+"""A long clip goes through the network in pieces of at most the work of a clip this long
+(its windows, or its token chunks), so working memory does not grow with the clip's length."""
 RANDOM_SEED = 0
 """Seed of the random weights used with ``pretrained=False``."""
 
@@ -393,9 +396,11 @@ class PasstEmbedder(Embedder):
         hop = self._hop if hop is None else hop
         n_sounds, n_samples = audio.shape
         out = torch.empty(n_sounds, n_windows(n_samples, hop), width)
+        piece = n_windows(round(PIECE_SECONDS * SAMPLE_RATE), hop)
         for group in _groups(n_sounds, per_batch):
-            per_sound = max(1, per_batch // len(group))
-            for first, windows in iter_windows(audio[group], window, hop, per_sound):
+            per_sound = max(1, min(piece, per_batch // len(group)))
+            sounds = audio[group[0] : group[-1] + 1]  # a view: groups are contiguous
+            for first, windows in iter_windows(sounds, window, hop, per_sound):
                 count = windows.shape[1]
                 values = embed(windows.reshape(-1, window)).reshape(len(group), count, width)
                 out[group, first : first + count] = values.cpu()
@@ -422,6 +427,11 @@ class PasstEmbedder(Embedder):
         chunks = _plan_chunks(n_patches, self._chunk_patches(), self._context_patches())
         span = (chunks[0].length - 1) * self.net.tstride + self.net.patch_size
         per_batch = self._batch_size(span * self.settings.stft_hop)
+        piece = self.frontend.n_frames(round(PIECE_SECONDS * SAMPLE_RATE))
+        piece_chunks = len(_plan_chunks(
+            self.net.time_patches(piece), self._chunk_patches(), self._context_patches()
+        ))
+        per_batch = max(1, min(per_batch, n_sounds * piece_chunks))
         out = torch.empty(n_sounds, n_patches, self.scene_embedding_size)
         for batch in _batched([(i, c) for c in chunks for i in range(n_sounds)], per_batch):
             if len(chunks) == 1:
