@@ -55,7 +55,7 @@ from hearbench.perturb import (
     parse_snr,
     split_seen_unseen,
 )
-from hearbench.perturb.impulse import LEVELS, UNSEEN_EVERY, Level
+from hearbench.perturb.impulse import IR_SUFFIXES, LEVELS, UNSEEN_EVERY, Level
 from hearbench.protocol import FoldOutcome, assemble, heareval_file_order
 from hearbench.results import Result
 from hearbench.robustness_summary import RobustnessSummary
@@ -107,6 +107,15 @@ def check_level(level: str) -> Level:
     if level not in LEVELS:
         raise HearbenchError(f"--level {level!r}: expected one of {', '.join(LEVELS)}")
     return level  # type: ignore[return-value]
+
+
+def _file_of(folder: str | Path, response: ImpulseResponse) -> Path:
+    """The file in ``folder`` that ``response`` was read from."""
+    for suffix in IR_SUFFIXES:
+        for path in (Path(folder) / f"{response.name}{suffix}", Path(folder) / f"{response.name}{suffix.upper()}"):
+            if path.is_file():
+                return path
+    return Path(folder) / response.name
 
 
 def cap_conditions(names: Sequence[str], max_conditions: int | None) -> list[str]:
@@ -161,16 +170,28 @@ class RobustnessSpec:
         responses = {r.name: r for r in load_impulse_responses(source)}
         if self.kind == "dir":
             seen, unseen = split_seen_unseen(list(responses))
+            if not unseen:
+                raise HearbenchError(
+                    f"{source}: {len(responses)} device(s) leave none unseen (every "
+                    f"{UNSEEN_EVERY}-th of the sorted names is); at least {UNSEEN_EVERY} needed"
+                )
         else:
             seen, unseen = (), tuple(sorted(responses))
         chosen = cap_conditions(unseen, self.max_conditions)
         perturbations = tuple(ImpulsePerturbation(self.kind, responses[n], level) for n in chosen)
-        return Conditions(self, perturbations, tuple(responses[n] for n in chosen), seen)
+        return Conditions(self, perturbations, tuple(responses.values()), seen)
 
 
 @dataclass(frozen=True)
 class Conditions:
-    """The prepared test conditions of a :class:`RobustnessSpec`."""
+    """The prepared test conditions of a :class:`RobustnessSpec`.
+
+    Attributes:
+        spec: What was asked for.
+        perturbations: One per test condition, in name order.
+        responses: Every impulse response of the folder (all are checked against the clips).
+        seen: The seen devices of a ``dir`` folder (never test conditions).
+    """
 
     spec: RobustnessSpec
     perturbations: tuple[Perturbation, ...]
@@ -209,7 +230,7 @@ class Conditions:
             seconds = response.samples.shape[0] / response.sample_rate
             if seconds > task.sample_duration:
                 raise HearbenchError(
-                    f"{Path(self.spec.source) / response.name}: impulse response of {seconds:.3f} s "
+                    f"{_file_of(self.spec.source, response)}: impulse response of {seconds:.3f} s "
                     f"is longer than the clips of {task.name} ({task.sample_duration:g} s)"
                 )
 
@@ -288,7 +309,7 @@ class Augmentation:
         for response in self.draws[0].responses:
             if response.samples.shape[0] / response.sample_rate > task.sample_duration:
                 raise HearbenchError(
-                    f"{Path(self.spec.source) / response.name}: impulse response is longer than "
+                    f"{_file_of(self.spec.source, response)}: impulse response is longer than "
                     f"the clips of {task.name} ({task.sample_duration:g} s)"
                 )
 
