@@ -446,6 +446,7 @@ def run(
 @click.option("--no-stats", is_flag=True, help="Skip confidence intervals and significance marks.")
 @click.option("--aggregate-over", multiple=True, help="Task set of an aggregate: hear2021, local, shared or TASK,TASK,... (repeatable; default: per group the tasks its rows share).")
 @click.option("--impute", is_flag=True, help="Impute missing tasks of a set the HEAR 2021 way instead of leaving the row out.")
+@click.option("--budget", "budget", multiple=True, metavar="KEY=VALUE", help="Complexity limit drawn on every complexity plot, rows inside marked (repeatable; e.g. params=128000, macs_per_second=30e6).")
 @friendly
 def report(
     results_dir: str,
@@ -457,9 +458,14 @@ def report(
     no_stats: bool,
     aggregate_over: tuple[str, ...],
     impute: bool,
+    budget: tuple[str, ...],
 ) -> None:
-    """Write leaderboard tables and score-versus-complexity plots from a results folder."""
+    """Write leaderboard tables and score-versus-complexity plots from a results folder
+    (and the robustness table and plots when it holds robustness results)."""
     from hearbench.report import write_report
+    from hearbench.report.budget import parse_budget
+
+    limits = parse_budget(budget)
 
     written = write_report(
         Path(results_dir),
@@ -471,6 +477,7 @@ def report(
         n_boot=n_boot,
         aggregate_over=aggregate_over or None,
         impute=impute,
+        budget=limits,
     )
     for path in written:
         click.echo(str(path))

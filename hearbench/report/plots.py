@@ -32,6 +32,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormat
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
+from hearbench.report.budget import budget_text, inside
 from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.sweeps import label_order, natural_key, sweeps
@@ -63,6 +64,7 @@ _METADATA = {
 _LOCAL = "tab:blue"
 _PUBLISHED = "0.55"
 _FRONT = "tab:red"
+_BUDGET = "tab:green"
 
 
 def _style() -> AbstractContextManager[None]:
@@ -112,6 +114,7 @@ class _Point:
     label: str
     published: bool
     shortened: bool = False
+    inside: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,9 +133,16 @@ def _plotted(value: float, significant: bool = False) -> float:
     return round(value, 6) + 0.0
 
 
-def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str | None) -> Panel:
+def panel_points(
+    board: Leaderboard,
+    key: str,
+    task_set: str | None,
+    task: str | None,
+    budget: Mapping[str, float] | None = None,
+) -> Panel:
     """The rows a panel places: those in the aggregate over ``task_set`` (or with a cell on
-    ``task``) that have a positive ``key`` cost; the others, named, by reason."""
+    ``task``) that have a positive ``key`` cost; the others, named, by reason. A point is
+    ``inside`` when its row's figures are within every limit of ``budget``."""
     points, not_in, no_cost = [], [], []
     for row in board.rows:
         score = math.nan
@@ -156,6 +166,7 @@ def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str |
                 row.label,
                 row.published,
                 bool(row.shortened),
+                inside(row.complexity, budget or {}),
             )
         )
     return Panel(points, not_in, no_cost)
@@ -170,9 +181,18 @@ def _no_cost_note(key: str, rows: Sequence[str], limit: int = 4, width: int = 80
 
 
 def _scatter_front(
-    ax: Axes, points: Sequence[_Point], higher_is_better: bool = True, label_size: float = 6.0
+    ax: Axes,
+    points: Sequence[_Point],
+    higher_is_better: bool = True,
+    label_size: float = 6.0,
+    budget: Mapping[str, float] | None = None,
+    key: str | None = None,
 ) -> list[tuple[_Point, float]]:
-    """Draw the points and the Pareto front; returns the front members to label."""
+    """Draw the points and the Pareto front; returns the front members to label.
+
+    With a ``budget``, the limit on the cost ``key`` is a dashed vertical line and the points
+    inside the budget are ringed.
+    """
     for published, color, marker, name in (
         (True, _PUBLISHED, "s", "published"),
         (False, _LOCAL, "o", "hearbench"),
@@ -192,6 +212,7 @@ def _scatter_front(
                 edgecolors=color,
                 linewidths=0.8 if shortened else 0,
             )
+    _draw_budget(ax, points, budget or {}, key)
     front = pareto_front([p.cost for p in points], [p.score for p in points], higher_is_better)
     if front:
         ax.step(
@@ -210,6 +231,29 @@ def _scatter_front(
     ax.margins(x=0.15, y=0.08)
     ax.grid(True, which="major", linewidth=0.3, color="0.85")
     return [(points[i], label_size) for i in front]
+
+
+def _draw_budget(ax: Axes, points: Sequence[_Point], budget: Mapping[str, float], key: str | None) -> None:
+    if not budget:
+        return
+    ringed = [p for p in points if p.inside]
+    if ringed:
+        ax.scatter(
+            [p.cost for p in ringed],
+            [p.score for p in ringed],
+            s=70,
+            marker="o",
+            facecolors="none",
+            edgecolors=_BUDGET,
+            linewidths=1.0,
+            zorder=4,
+            label=f"inside the budget ({budget_text(budget)})",
+        )
+    if key is not None and key in budget:
+        ax.axvline(
+            budget[key], color=_BUDGET, linestyle="--", linewidth=0.9, zorder=1,
+            label=f"budget: {cost_label(key)} ≤ {budget[key]:g}",
+        )
 
 
 def _legend(fig: Figure, axes: Sequence[Axes]) -> None:
@@ -236,7 +280,9 @@ def _render_and_label(fig: Figure, labels: Sequence[tuple[Axes, Sequence[tuple[_
             place_labels(ax, [(p.cost, p.score, p.label, size) for p, size in items], renderer)
 
 
-def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
+def plot_score_vs_cost(
+    board: Leaderboard, x: str, stem: Path, budget: Mapping[str, float] | None = None
+) -> list[Path]:
     """Each aggregate's HEAR score against cost, one panel per task set, with the Pareto front.
 
     A row is placed on a panel only when it is in that aggregate; rows without a positive
@@ -246,12 +292,13 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
         board: The leaderboard (its rows' aggregates and complexity).
         x: Cost name (``params``, ``macs``/``macs_per_second``, ``latency``/``latency_ms``).
         stem: Output path without suffix.
+        budget: Limits to draw (:mod:`hearbench.report.budget`), or ``None``.
 
     Returns:
         The written files, or ``[]`` when no row of any aggregate has that cost.
     """
     key = cost_key(x)
-    panels = [(s, panel_points(board, key, s.name, None)) for s in board.task_sets if s.tasks]
+    panels = [(s, panel_points(board, key, s.name, None, budget)) for s in board.task_sets if s.tasks]
     panels = [(s, p) for s, p in panels if p.points]
     if not panels:
         logger.info("no aggregated row has a %s figure; score-versus-%s plot skipped", key, x)
@@ -262,7 +309,7 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
     for n, (task_set, panel) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), n + 1)
         axes.append(ax)
-        labels.append((ax, _scatter_front(ax, panel.points, label_size=6.0)))
+        labels.append((ax, _scatter_front(ax, panel.points, label_size=6.0, budget=budget, key=key)))
         ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost), fontsize=7)
         ax.set_ylabel(f"HEAR score over {len(task_set.tasks)} {task_set.label} task(s)")
         ax.set_title(f"{task_set.label} aggregate against {cost_label(key)}", fontsize=8)
@@ -271,14 +318,20 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
-def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -> list[Path]:
+def plot_tasks_vs_cost(
+    board: Leaderboard,
+    x: str,
+    stem: Path,
+    ncols: int = 4,
+    budget: Mapping[str, float] | None = None,
+) -> list[Path]:
     """One small panel per task: primary score against cost, with each task's Pareto front.
 
     Returns:
         The written files, or ``[]`` when no task has a row with that cost.
     """
     key = cost_key(x)
-    panels = [(c, panel_points(board, key, None, c.task)) for c in board.columns]
+    panels = [(c, panel_points(board, key, None, c.task, budget)) for c in board.columns]
     panels = [(c, p) for c, p in panels if p.points]
     if not panels:
         return []
@@ -290,7 +343,9 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
     for n, (column, panel) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, n + 1)
         axes.append(ax)
-        labels.append((ax, _scatter_front(ax, panel.points, column.higher_is_better, label_size=5.0)))
+        labels.append(
+            (ax, _scatter_front(ax, panel.points, column.higher_is_better, 5.0, budget, key))
+        )
         ax.set_title(column.label, fontsize=8)
         ax.set_ylabel(column.metric, fontsize=7)
         ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost, limit=2, width=55), fontsize=6)
@@ -367,8 +422,9 @@ def write_plots(
     results: Sequence[Result],
     out_dir: Path,
     x: Sequence[str] = ("params",),
+    budget: Mapping[str, float] | None = None,
 ) -> dict[str, list[Path]]:
-    """Every plot of a report.
+    """Every plot of a report (``budget`` drawn on the score-versus-cost ones).
 
     Returns:
         ``{name: [png, svg]}`` for the plots written: ``score_vs_<x>``,
@@ -381,7 +437,7 @@ def write_plots(
             (f"score_vs_{key}", plot_score_vs_cost),
             (f"tasks_vs_{key}", plot_tasks_vs_cost),
         ):
-            paths = plot(board, name, out_dir / stem)
+            paths = plot(board, name, out_dir / stem, budget=budget)
             if paths:
                 written[stem] = paths
     for option in SWEEP_OPTIONS:

@@ -121,6 +121,15 @@ class Result:
         return f"{self.probe['name']}{self.variant}"
 
     @property
+    def probe_label(self) -> str:
+        """The probe's name, with ``+ DIR aug (p=…, n=…)`` when its training had DIR copies."""
+        name = str(self.probe["name"])
+        augment = self.probe.get("augment")
+        if not isinstance(augment, Mapping):
+            return name
+        return f"{name} + DIR aug (p={augment.get('dir_augment_p')}, n={augment.get('dir_augment_draws')})"
+
+    @property
     def primary(self) -> Score:
         """The primary metric's score."""
         return self.scores[self.primary_metric]
