@@ -32,7 +32,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormat
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
-from hearbench.report.budget import budget_text, inside
+from hearbench.report.budget import inside
 from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.sweeps import label_order, natural_key, sweeps
@@ -247,7 +247,7 @@ def _draw_budget(ax: Axes, points: Sequence[_Point], budget: Mapping[str, float]
             edgecolors=_BUDGET,
             linewidths=1.0,
             zorder=4,
-            label=f"inside the budget ({budget_text(budget)})",
+            label="inside the budget",
         )
     if key is not None and key in budget:
         ax.axvline(

@@ -43,7 +43,10 @@ NOTES = (
 def robustness_results(results: Sequence[Result]) -> list[Result]:
     """The results that hold a robustness summary, sorted by task, embedder and run."""
     found = [r for r in results if r.robustness is not None]
-    return sorted(found, key=lambda r: (str(r.task["name"]), r.embedder_id, r.run_name))
+    return sorted(
+        found,
+        key=lambda r: (str(r.task["name"]), r.embedder_id, "augment" in r.probe, r.run_name),
+    )
 
 
 def _conditions(result: Result) -> str:
