@@ -127,6 +127,11 @@ def list_cmd(what: str) -> None:
             click.echo(name)
             for line in probe_options(name).describe():
                 click.echo(f"  {line}")
+        from hearbench.robustness import AUGMENT_OPTIONS
+
+        click.echo("every probe, with --dirs (DIR augmentation of the training folds)")
+        for line in AUGMENT_OPTIONS.describe():
+            click.echo(f"  {line}")
     else:
         from hearbench.tasks import cards
 

@@ -266,3 +266,52 @@ def test_prepare_run_needs_the_folders(micirp: Path) -> None:
     conditions, augment = prepare_run("dir", str(micirp), None, (), "rms", None, {"dir_augment_p": 0.5}, 0)
     assert conditions is not None and augment is not None
     assert len(conditions.perturbations) == 22 and len(augment.draws[0].responses) == 44
+
+
+def test_room_and_noise_conditions(small_task: Task, data_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    embedder = create_embedder("baseline")
+    cache = EmbeddingCache(cache_dir)
+    rooms = tmp_path / "rooms"
+    rooms.mkdir()
+    for name in ("Altec_639", "Reslo_VMC2"):
+        shutil.copy(data_dir / "dirs" / "micirp" / f"{name}.wav", rooms / f"{name}.wav")
+    room = evaluate_robustness(
+        embedder, small_task, "linear", robustness=RobustnessSpec("room", rooms), cache=cache,
+        probe_options=FAST, progress=False,
+    )
+    assert room.robustness is not None and room.variant.startswith("@room-")
+    assert list(room.robustness.unseen) == ["room:Altec_639", "room:Reslo_VMC2"]
+    noise_dir = tmp_path / "noise"
+    noise_dir.mkdir()
+    for path in sorted((data_dir / "urbansound8k" / "audio" / "fold1").glob("*.flac"))[:3]:
+        shutil.copy(path, noise_dir / path.name)
+    noisy = evaluate_robustness(
+        embedder, small_task, "linear", robustness=RobustnessSpec("noise", noise_dir, snrs=(20.0, -5.0)),
+        cache=cache, probe_options=FAST, progress=False,
+    )
+    summary = noisy.robustness
+    assert summary is not None and sorted(summary.conditions) == ["noise:-5dB", "noise:20dB"]
+    assert summary.clean == room.primary.mean
+    # noise at -5 dB SNR hurts more than at 20 dB
+    assert summary.conditions["noise:-5dB"] < summary.conditions["noise:20dB"]
+    assert noisy.perturbation is not None and noisy.perturbation["seed"] == 0
+
+
+def test_copies_keep_event_frame_offsets() -> None:
+    from hearbench.probes.base import ProbeData
+    from hearbench.protocol import SplitData, concat_parts
+
+    def part(name: str, sizes: list[int]) -> SplitData:
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        rows = int(offsets[-1])
+        X = np.full((rows, 2), float(len(name)), dtype=np.float32)
+        Y = np.zeros((rows, 3), dtype=np.float32)
+        files = tuple(f"{name}{i}" for i in range(len(sizes)))
+        stamps = np.arange(rows, dtype=np.float32)
+        return SplitData(ProbeData(X, Y, offsets), files, stamps, {f: [] for f in files})
+
+    joined = concat_parts([part("a", [3, 2]), part("bb", [4])])
+    assert joined.data.offsets is not None
+    assert joined.data.offsets.tolist() == [0, 3, 5, 9]
+    assert joined.files == ("a0", "a1", "bb0")
+    assert joined.data.X.shape == (9, 2) and joined.timestamps is not None and joined.timestamps.shape == (9,)

@@ -9,9 +9,13 @@ limit given.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+
+from matplotlib.axes import Axes
 
 from hearbench.api import HearbenchError
+
+COLOR = "tab:green"
 
 BUDGET_KEYS = {
     "params": "params",
@@ -70,3 +74,27 @@ def inside(complexity: Mapping[str, float], budget: Mapping[str, float]) -> bool
 def budget_text(budget: Mapping[str, float]) -> str:
     """``params ≤ 128000, macs_per_second ≤ 3e+07``."""
     return ", ".join(f"{k} ≤ {v:g}" for k, v in budget.items())
+
+
+def draw_budget(
+    ax: Axes,
+    inside_points: Sequence[tuple[float, float]],
+    budget: Mapping[str, float],
+    key: str | None,
+    line_label: str | None,
+) -> None:
+    """Ring the ``(cost, score)`` points inside the budget; draw the limit on ``key`` dashed."""
+    if inside_points:
+        ax.scatter(
+            [x for x, _ in inside_points],
+            [y for _, y in inside_points],
+            s=70,
+            marker="o",
+            facecolors="none",
+            edgecolors=COLOR,
+            linewidths=1.0,
+            zorder=4,
+            label="inside the budget",
+        )
+    if key is not None and key in budget:
+        ax.axvline(budget[key], color=COLOR, linestyle="--", linewidth=0.9, zorder=1, label=line_label)

@@ -32,7 +32,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormat
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
-from hearbench.report.budget import inside
+from hearbench.report.budget import draw_budget, inside
 from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.sweeps import label_order, natural_key, sweeps
@@ -64,7 +64,6 @@ _METADATA = {
 _LOCAL = "tab:blue"
 _PUBLISHED = "0.55"
 _FRONT = "tab:red"
-_BUDGET = "tab:green"
 
 
 def _style() -> AbstractContextManager[None]:
@@ -212,7 +211,10 @@ def _scatter_front(
                 edgecolors=color,
                 linewidths=0.8 if shortened else 0,
             )
-    _draw_budget(ax, points, budget or {}, key)
+    if budget:
+        limited = key is not None and key in budget
+        line = f"budget: {cost_label(key)} ≤ {budget[key]:g}" if key is not None and limited else None
+        draw_budget(ax, [(p.cost, p.score) for p in points if p.inside], budget, key, line)
     front = pareto_front([p.cost for p in points], [p.score for p in points], higher_is_better)
     if front:
         ax.step(
@@ -231,29 +233,6 @@ def _scatter_front(
     ax.margins(x=0.15, y=0.08)
     ax.grid(True, which="major", linewidth=0.3, color="0.85")
     return [(points[i], label_size) for i in front]
-
-
-def _draw_budget(ax: Axes, points: Sequence[_Point], budget: Mapping[str, float], key: str | None) -> None:
-    if not budget:
-        return
-    ringed = [p for p in points if p.inside]
-    if ringed:
-        ax.scatter(
-            [p.cost for p in ringed],
-            [p.score for p in ringed],
-            s=70,
-            marker="o",
-            facecolors="none",
-            edgecolors=_BUDGET,
-            linewidths=1.0,
-            zorder=4,
-            label="inside the budget",
-        )
-    if key is not None and key in budget:
-        ax.axvline(
-            budget[key], color=_BUDGET, linestyle="--", linewidth=0.9, zorder=1,
-            label=f"budget: {cost_label(key)} ≤ {budget[key]:g}",
-        )
 
 
 def _legend(fig: Figure, axes: Sequence[Axes]) -> None:
