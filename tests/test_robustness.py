@@ -193,8 +193,17 @@ def test_cli_robustness_run_and_resume(small_task: Task, micirp: Path, cache_dir
     assert len(files) == 2 and files[0].startswith("linear@dir-")
     result = read_result(out / "baseline" / "esc10" / files[0])
     assert result.robustness is not None and len(result.robustness.conditions) == 3
+    stamp = (out / "baseline" / "esc10" / files[0]).stat().st_mtime_ns
     code, text = _cli(args)
     assert code == 0 and "1 succeeded" in text
+    # resume: the stored robustness result answers the same run and is not rewritten
+    assert (out / "baseline" / "esc10" / files[0]).stat().st_mtime_ns == stamp
+    # the clean run beside it gets its own file
+    code, text = _cli(args[: args.index("--robustness")])
+    assert code == 0, text
+    plain = read_result(out / "baseline" / "esc10" / "linear.json")
+    assert plain.robustness is None and plain.primary.folds == result.primary.folds
+    assert read_result(out / "baseline" / "esc10" / files[0]).robustness == result.robustness
 
 
 def _write_ir(path: Path, seconds: float, data_dir: Path) -> None:
