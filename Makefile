@@ -62,7 +62,7 @@ PASST_SMALL ?= $(SHARED)/reference/weights/passt_small_random_seed0.pt
 REFERENCE ?= results/reference
 SWEEPS ?= results/sweeps
 
-.PHONY: local-tasks reference sweeps reports
+.PHONY: local-tasks reference sweeps reports robustness
 
 local-tasks: $(VENV)/.installed
 	for spec in fsdd-digit:fsdd fsdd-speaker:fsdd mridangam-stroke:mridangam mridangam-tonic:mridangam \
@@ -92,7 +92,26 @@ sweeps: local-tasks
 	  --sweep "hop_ms=20;50;100" --task $(TASKS)/events --probe linear --out $(SWEEPS)
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
 
+# Device robustness: the baseline and mn04_as (official weights) on esc10 and urbansound8k, clean,
+# under the 22 unseen MicIRP devices, and with DIR augmentation of the probe (seen devices only).
+ROBUSTNESS ?= results/robustness
+MICIRP ?= $(SHARED)/data/dirs/micirp
+robustness: local-tasks
+	for task in esc10 urbansound8k; do \
+	  for emb in baseline "mn04_as --weights $(REF_WEIGHTS)"; do \
+	    args="--embedder $$emb --task $(TASKS)/$$task --probe linear --out $(ROBUSTNESS)"; \
+	    $(BIN)/hearbench run $$args; \
+	    $(BIN)/hearbench run $$args --robustness dir --dirs $(MICIRP); \
+	    $(BIN)/hearbench run $$args --robustness dir --dirs $(MICIRP) \
+	      --probe-option dir_augment_p=0.5 --probe-option dir_augment_draws=2; \
+	  done; \
+	done
+	$(BIN)/hearbench report $(ROBUSTNESS) --out $(ROBUSTNESS)/report \
+	  --budget params=128000 --budget macs_per_second=30e6
+
 # Regenerate the stored reports from the stored results (no model runs).
 reports: $(VENV)/.installed
 	$(BIN)/hearbench report $(REFERENCE) --out $(REFERENCE)/report --with-published hear2021
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
+	$(BIN)/hearbench report $(ROBUSTNESS) --out $(ROBUSTNESS)/report \
+	  --budget params=128000 --budget macs_per_second=30e6

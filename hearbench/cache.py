@@ -79,12 +79,17 @@ class EmbeddingCache:
         self.root = Path(root) if root is not None else default_cache_dir()
 
     def entry_dir(self, key: Mapping[str, Any]) -> Path:
-        """Directory of the entry for ``key`` (``embedder_digest``, ``task``, ``split``...)."""
+        """Directory of the entry for ``key`` (``embedder_digest``, ``task``, ``split``...).
+
+        A key with a ``variant`` (a perturbation's digest) gets its own directory
+        ``<split>-<rate>-<variant>``, beside the clean entry.
+        """
+        variant = f"-{key['variant']}" if key.get("variant") else ""
         return (
             self.root
             / str(key["embedder_digest"])
             / f"{key['task']}-{str(key['task_checksum'])[:12]}"
-            / f"{key['split']}-{key['sample_rate']}"
+            / f"{key['split']}-{key['sample_rate']}{variant}"
         )
 
     def load(self, key: Mapping[str, Any], verify: bool = True) -> SplitEmbeddings | None:

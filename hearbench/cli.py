@@ -127,6 +127,11 @@ def list_cmd(what: str) -> None:
             click.echo(name)
             for line in probe_options(name).describe():
                 click.echo(f"  {line}")
+        from hearbench.robustness import AUGMENT_OPTIONS
+
+        click.echo("every probe, with --dirs (DIR augmentation of the training folds)")
+        for line in AUGMENT_OPTIONS.describe():
+            click.echo(f"  {line}")
     else:
         from hearbench.tasks import cards
 
@@ -323,6 +328,12 @@ def embed(
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--no-complexity", is_flag=True, help="Skip measuring complexity.")
 @click.option("--no-resume", is_flag=True, help="Recompute results that already exist.")
+@click.option("--robustness", "robustness", default=None, metavar="KIND", help="Also score test conditions: dir (unseen devices of --dirs), room (--dirs) or noise (--noise, --snr).")
+@click.option("--dirs", default=None, type=click.Path(file_okay=False), help="Folder of impulse responses (dir, room, and the dir_augment_* probe options).")
+@click.option("--noise", "noise_dir", default=None, type=click.Path(file_okay=False), help="Folder of noise recordings (--robustness noise).")
+@click.option("--snr", "snrs", multiple=True, metavar="DB", help="SNR of --robustness noise in dB (repeatable).")
+@click.option("--level", default="rms", show_default=True, help="Level after an impulse response: rms (clean clip's RMS) or raw.")
+@click.option("--max-conditions", default=None, metavar="N", help="Keep N test conditions, evenly spread over the sorted list.")
 @friendly
 def run(
     embedder_names: Sequence[str],
@@ -342,8 +353,18 @@ def run(
     seed: int,
     no_complexity: bool,
     no_resume: bool,
+    robustness: str | None,
+    dirs: str | None,
+    noise_dir: str | None,
+    snrs: Sequence[str],
+    level: str,
+    max_conditions: str | None,
 ) -> None:
-    """Evaluate embedders on tasks with probes; write one result per (embedder, task, probe)."""
+    """Evaluate embedders on tasks with probes; write one result per (embedder, task, probe).
+
+    With --robustness the probe trained on clean embeddings also scores the test clips under
+    each test condition; the dir_augment_* probe options add DIR-augmented training copies.
+    """
     from hearbench.executors import (
         EmbedderSpec,
         Job,
@@ -354,9 +375,11 @@ def run(
         summarise,
     )
     from hearbench.probes import split_probe_options
+    from hearbench.robustness import prepare_run, split_augment_options
 
     check_probes(probes)
-    split_probe_options(probes, parse_options(probe_options))
+    augment_options, own_options = split_augment_options(parse_options(probe_options))
+    split_probe_options(probes, own_options)
     weights_of = weights_by_embedder(embedder_names, weights)
     paths = list(task_paths)
     if suite is not None:
@@ -370,6 +393,16 @@ def run(
         paths.extend(str(p) for p in found.values())
     if not paths:
         raise HearbenchError("no task given: use --task DIR or --suite NAME --tasks-dir DIR")
+    conditions, augmentation = None, None
+    if robustness or dirs or noise_dir or snrs or max_conditions or augment_options:
+        from hearbench.tasks.format import load_task
+
+        if executor != "local":
+            raise HearbenchError("--robustness and dir_augment_* options run with --executor local")
+        conditions, augmentation = prepare_run(
+            robustness, dirs, noise_dir, snrs, level, max_conditions, augment_options, seed,
+            [load_task(p) for p in paths],
+        )
     base_options = parse_options(options)
     variants = [base_options]
     if sweep is not None:
@@ -387,9 +420,11 @@ def run(
         out_dir=out_dir,
         cache_dir=cache_dir,
         seed=seed,
-        probe_options=parse_options(probe_options),
+        probe_options=own_options,
         with_complexity=not no_complexity,
         resume=not no_resume,
+        robustness=conditions,
+        augment=augmentation,
     )
     def announce(outcome: JobOutcome) -> None:
         from tqdm.auto import tqdm
@@ -429,6 +464,7 @@ def run(
 @click.option("--no-stats", is_flag=True, help="Skip confidence intervals and significance marks.")
 @click.option("--aggregate-over", multiple=True, help="Task set of an aggregate: hear2021, local, shared or TASK,TASK,... (repeatable; default: per group the tasks its rows share).")
 @click.option("--impute", is_flag=True, help="Impute missing tasks of a set the HEAR 2021 way instead of leaving the row out.")
+@click.option("--budget", "budget", multiple=True, metavar="KEY=VALUE", help="Complexity limit drawn on every complexity plot, rows inside marked (repeatable; e.g. params=128000, macs_per_second=30e6).")
 @friendly
 def report(
     results_dir: str,
@@ -440,9 +476,14 @@ def report(
     no_stats: bool,
     aggregate_over: tuple[str, ...],
     impute: bool,
+    budget: tuple[str, ...],
 ) -> None:
-    """Write leaderboard tables and score-versus-complexity plots from a results folder."""
+    """Write leaderboard tables and score-versus-complexity plots from a results folder
+    (and the robustness table and plots when it holds robustness results)."""
     from hearbench.report import write_report
+    from hearbench.report.budget import parse_budget
+
+    limits = parse_budget(budget)
 
     written = write_report(
         Path(results_dir),
@@ -454,6 +495,7 @@ def report(
         n_boot=n_boot,
         aggregate_over=aggregate_over or None,
         impute=impute,
+        budget=limits,
     )
     for path in written:
         click.echo(str(path))

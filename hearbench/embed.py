@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -16,6 +18,7 @@ from tqdm.auto import tqdm
 from hearbench.api import Embedder, HearbenchError
 from hearbench.audio import fit_length, read_audio, resample
 from hearbench.cache import EmbeddingCache, SplitEmbeddings
+from hearbench.perturb import Perturbation
 from hearbench.tasks.format import Task
 from hearbench.testing.rules import validate_scene_outputs, validate_timestamp_outputs
 
@@ -70,8 +73,35 @@ def load_clip(task: Task, split: str, filename: str, sample_rate: int) -> np.nda
     return audio
 
 
-def cache_key(embedder: Embedder, task: Task, split: str) -> dict[str, Any]:
-    """Everything that changes a split's embeddings."""
+def cache_key(
+    embedder: Embedder,
+    task: Task,
+    split: str,
+    perturbation: Perturbation | None = None,
+    files: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Everything that changes a split's embeddings.
+
+    With a ``perturbation`` (its :meth:`~hearbench.perturb.Perturbation.identity`: kind, file
+    digests, level, seed, SNR...) or a subset of the split's ``files``, the key holds them and
+    a ``variant`` digest of both, so the entry has its own place in the cache.
+    """
+    key = _clean_key(embedder, task, split)
+    if perturbation is None and files is None:
+        return key
+    extra: dict[str, Any] = {
+        "perturbation": perturbation.identity() if perturbation is not None else None,
+        "files_sha256": _files_digest(files) if files is not None else None,
+    }
+    text = json.dumps(extra, sort_keys=True, default=str)
+    return {**key, **extra, "variant": hashlib.sha256(text.encode()).hexdigest()[:16]}
+
+
+def _files_digest(files: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(files).encode()).hexdigest()
+
+
+def _clean_key(embedder: Embedder, task: Task, split: str) -> dict[str, Any]:
     return {
         "embedder": embedder.config.identity(),
         "embedder_digest": embedder.config.digest(),
@@ -115,15 +145,29 @@ def _batches(
 
 
 def embed_split(
-    embedder: Embedder, task: Task, split: str, batch_size: int = 16, progress: bool = True
+    embedder: Embedder,
+    task: Task,
+    split: str,
+    batch_size: int = 16,
+    progress: bool = True,
+    perturbation: Perturbation | None = None,
+    files: Sequence[str] | None = None,
 ) -> SplitEmbeddings:
     """Embed every clip of one split (scene or timestamp embeddings as the task needs).
 
     Clips are read as they are needed (see :func:`_batches`), so memory does not grow with
-    the split's total audio.
+    the split's total audio. A ``perturbation`` transforms each clip (at the embedder's rate,
+    after cropping) before it is embedded, with ``<split>/<file>`` as the clip's id; ``files``
+    restricts the split to those clips.
     """
-    files = task.files(split)
-    clips = ((name, load_clip(task, split, name, embedder.sample_rate)) for name in files)
+    files = list(task.files(split) if files is None else files)
+    rate = embedder.sample_rate
+
+    def clip(name: str) -> np.ndarray:
+        audio = load_clip(task, split, name, rate)
+        return audio if perturbation is None else perturbation.apply(audio, rate, f"{split}/{name}")
+
+    clips = ((name, clip(name)) for name in files)
     rows: dict[str, np.ndarray] = {}
     stamps_of: dict[str, np.ndarray] = {}
     bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=None if progress else True, leave=False)
@@ -173,16 +217,23 @@ def embed_task(
     cache: EmbeddingCache,
     splits: Sequence[str] | None = None,
     progress: bool = True,
+    perturbation: Perturbation | None = None,
 ) -> tuple[dict[str, SplitEmbeddings], EmbedReport]:
-    """Embeddings of every split of ``task``, computed at most once per cache key."""
+    """Embeddings of every split of ``task``, computed at most once per cache key.
+
+    With a ``perturbation``, of the perturbed clips, cached under their own keys.
+    """
     start = time.perf_counter()
     out: dict[str, SplitEmbeddings] = {}
     computed: list[str] = []
     cached: list[str] = []
     for split in splits or task.split_names:
-        key = cache_key(embedder, task, split)
+        key = cache_key(embedder, task, split, perturbation)
         value, fresh = cache.get_or_compute(
-            key, functools.partial(embed_split, embedder, task, split, progress=progress)
+            key,
+            functools.partial(
+                embed_split, embedder, task, split, progress=progress, perturbation=perturbation
+            ),
         )
         out[split] = value
         (computed if fresh else cached).append(split)

@@ -79,6 +79,10 @@ class RunSettings:
     with_complexity: bool = True
     progress: bool = True
     resume: bool = True
+    robustness: Any = None
+    """Prepared test conditions (:class:`hearbench.robustness.Conditions`), or ``None``."""
+    augment: Any = None
+    """Prepared DIR augmentation (:class:`hearbench.robustness.Augmentation`), or ``None``."""
 
 
 def is_same_run(existing: Any, task_checksum: str, settings: RunSettings) -> bool:
@@ -112,29 +116,39 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
     """Run one job, turning any failure into a recorded outcome."""
     from hearbench.cache import EmbeddingCache
     from hearbench.results import read_valid_result, result_path
+    from hearbench.robustness import evaluate_robustness, variant_of
     from hearbench.runner import embedder_id, evaluate
     from hearbench.tasks.format import load_task
 
     try:
         embedder = embedder or job.embedder.create()
         task = load_task(job.task_path)
-        path = result_path(settings.out_dir, embedder_id(embedder), task.name, job.probe)
+        variant = variant_of(settings.robustness, settings.augment)
+        path = result_path(settings.out_dir, embedder_id(embedder), task.name, job.probe + variant)
         existing = read_valid_result(path) if settings.resume else None
         if existing is not None and is_same_run(existing, task.checksum(), settings):
             log.info("%s exists; skipping (resume)", path)
             return JobOutcome(job, True, str(path), existing.primary.mean, stored=True)
         complexity = _complexity(embedder) if settings.with_complexity else None
-        result = evaluate(
-            embedder,
-            task,
-            job.probe,
-            cache=EmbeddingCache(settings.cache_dir) if settings.cache_dir else None,
-            out_dir=settings.out_dir,
-            seed=settings.seed,
-            probe_options=_taken(job.probe, settings.probe_options),
-            complexity=complexity,
-            progress=settings.progress,
-        )
+        common: dict[str, Any] = {
+            "cache": EmbeddingCache(settings.cache_dir) if settings.cache_dir else None,
+            "out_dir": settings.out_dir,
+            "seed": settings.seed,
+            "probe_options": _taken(job.probe, settings.probe_options),
+            "complexity": complexity,
+            "progress": settings.progress,
+        }
+        if variant:
+            result = evaluate_robustness(
+                embedder,
+                task,
+                job.probe,
+                robustness=settings.robustness,
+                augment=settings.augment,
+                **common,
+            )
+        else:
+            result = evaluate(embedder, task, job.probe, **common)
         return JobOutcome(job, True, str(path), result.primary.mean)
     except HearbenchError as exc:
         log.debug("job failed:\n%s", traceback.format_exc())

@@ -199,6 +199,48 @@ def make_objective(task: Task, valid: SplitData, postprocessing_selection: str =
     return event_objective(task, valid, postprocessing_selection)
 
 
+def concat_parts(parts: Sequence[SplitData]) -> SplitData:
+    """Several assembled parts as one, rows in the order given (frame offsets shifted)."""
+    if len(parts) == 1:
+        return parts[0]
+    X = np.concatenate([p.data.X for p in parts]).astype(np.float32, copy=False)
+    Y = np.concatenate([p.data.Y for p in parts]).astype(np.float32, copy=False)
+    files = tuple(f for p in parts for f in p.files)
+    references = {k: v for p in parts for k, v in p.references.items()}
+    if parts[0].data.offsets is None:
+        return SplitData(ProbeData(X, Y), files, None, references)
+    offsets = [np.zeros(1, dtype=np.int64)]
+    start = 0
+    for p in parts:
+        assert p.data.offsets is not None
+        offsets.append(p.data.offsets[1:] + start)
+        start += int(p.data.offsets[-1])
+    stamps = np.concatenate([p.timestamps for p in parts if p.timestamps is not None])
+    return SplitData(ProbeData(X, Y, np.concatenate(offsets)), files, stamps, references)
+
+
+def with_copies(
+    task: Task,
+    train: SplitData,
+    splits: Sequence[str],
+    copies: Mapping[str, Sequence[SplitEmbeddings]] | None,
+) -> SplitData:
+    """The training part ``train`` of ``splits`` followed by the extra copies of those splits.
+
+    ``copies`` maps a split to embeddings of augmented copies of some of its clips (each in
+    its own file order); without copies ``train`` is returned as it is.
+    """
+    if not copies:
+        return train
+    extra = [
+        assemble(task, [split], {split: emb}, {split: emb.files})
+        for split in splits
+        for emb in copies.get(split, ())
+        if emb.files
+    ]
+    return concat_parts([train, *extra])
+
+
 @dataclass(frozen=True)
 class FoldOutcome:
     """A trained probe on one split, with its test data."""
@@ -217,6 +259,7 @@ def search_and_train(
     fixed: Mapping[str, Any],
     postprocessing_selection: str = "heareval",
     progress: bool = False,
+    train_copies: Mapping[str, Sequence[SplitEmbeddings]] | None = None,
 ) -> tuple[dict[str, Any], list[FoldOutcome]]:
     """Search ``grid`` on the first split, then train the winner on every split.
 
@@ -225,6 +268,8 @@ def search_and_train(
     in one call; otherwise each point is fitted in turn. With ``progress`` a bar counts the
     fits (grid points, then the winner on every further split) and shows the best validation
     score so far. Returns the chosen hyperparameters and one outcome per split.
+    ``train_copies`` (augmented copies of clips, per split) are added after the clean rows of
+    the training folds only; validation and test stay clean.
     """
     from tqdm.auto import tqdm
 
@@ -234,7 +279,7 @@ def search_and_train(
     order = heareval_file_order(task)
     parts = [
         (
-            assemble(task, s.train, embeddings, order),
+            with_copies(task, assemble(task, s.train, embeddings, order), s.train, train_copies),
             assemble(task, s.valid, embeddings, order),
             assemble(task, s.test, embeddings, order),
         )

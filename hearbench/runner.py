@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
-from hearbench.cache import EmbeddingCache
+from hearbench.cache import EmbeddingCache, SplitEmbeddings
 from hearbench.embed import embed_task
 from hearbench.metrics import get_metric
 from hearbench.predictions import EventFold, Predictions, SceneFold, scene_fold
@@ -78,6 +78,8 @@ def evaluate(
     probe_options: Mapping[str, Any] | None = None,
     complexity: Mapping[str, Any] | None = None,
     progress: bool = True,
+    train_copies: Mapping[str, Sequence[SplitEmbeddings]] | None = None,
+    finish: Callable[[Result, Sequence[FoldOutcome]], Result] | None = None,
 ) -> Result:
     """Evaluate ``embedder`` on ``task`` with ``probe``; writes the result when ``out_dir`` is set.
 
@@ -91,6 +93,10 @@ def evaluate(
         probe_options: Overrides of the probe's grid (``{"max_epochs": 50}``) or settings.
         complexity: Complexity figures to store in the result.
         progress: Show progress bars.
+        train_copies: Augmented copies of training clips per split
+            (:func:`hearbench.protocol.search_and_train`).
+        finish: Called with the result and the fitted folds before the result is stored
+            (the robustness protocol scores its test conditions there).
     """
     probe_cls = get_probe(probe)
     if probe == "sequence" and task.embedding_type != "event":
@@ -104,7 +110,8 @@ def evaluate(
     grid = probe_grid(probe, task, options)
     fixed: dict[str, Any] = {"prediction_type": task.prediction_type, "seed": seed}
     chosen, outcomes = search_and_train(
-        probe_cls, task, embeddings, grid, fixed, selection, progress=progress
+        probe_cls, task, embeddings, grid, fixed, selection,
+        progress=progress, train_copies=train_copies,
     )
     per_fold: dict[str, list[float]] = {m: [] for m in task.evaluation}
     folds = []
@@ -140,6 +147,8 @@ def evaluate(
         },
         provenance=provenance(seed, task.checksum()),
     )
+    if finish is not None:
+        result = finish(result, outcomes)
     if out_dir is not None:
         predictions = Predictions(
             task.embedding_type,  # type: ignore[arg-type]

@@ -8,6 +8,8 @@ goes into the embedding cache key and the result, and ``apply(audio, sample_rate
 * :mod:`hearbench.perturb.impulse`: convolution with a measured impulse response, for recording
   devices (``dir``, the MicIRP set) and rooms (``room``), with the fixed seen/unseen device split.
 * :mod:`hearbench.perturb.noise`: additive noise at an SNR, seeded per clip.
+* :mod:`hearbench.perturb.augment`: seeded draws of training clips through seen devices (DIR
+  augmentation of a probe).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from hearbench.perturb.augment import DeviceAugmentation
 from hearbench.perturb.impulse import (
     ImpulsePerturbation,
     ImpulseResponse,
@@ -44,6 +47,7 @@ class Perturbation(Protocol):
 
 
 __all__ = [
+    "DeviceAugmentation",
     "ImpulsePerturbation",
     "ImpulseResponse",
     "NoisePerturbation",

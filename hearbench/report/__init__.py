@@ -5,7 +5,11 @@ objects), optionally adds published reference scores, computes confidence interv
 significance from the stored test predictions, and writes ``leaderboard.{md,csv,tex}``, the
 probe-sensitivity tables ``probes.{md,csv}`` when several probes were run, the plots
 (``score_vs_<cost>``, ``tasks_vs_<cost>``, ``sweep_layers``, ``sweep_hop_ms``; PNG and SVG)
-and ``index.html``, the whole report in one self-contained page. Outputs depend only on the
+and ``index.html``, the whole report in one self-contained page. When some results hold a
+robustness summary, ``robustness.{md,csv,tex}`` and the ``robustness_vs_<cost>`` plots are
+written too (:mod:`hearbench.report.robustness_table`); the leaderboard takes their clean
+scores only for configurations without a clean result of their own. A budget
+(:mod:`hearbench.report.budget`) is drawn on every complexity plot. Outputs depend only on the
 inputs, rounded so that noise in their last bits changes nothing: the same results give
 byte-identical files.
 """
@@ -13,18 +17,28 @@ byte-identical files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
+from hearbench.report.budget import budget_text, check_budget
 from hearbench.report.html import report_page
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.render import FORMATS, frame_markdown, render
+from hearbench.report.robustness_plots import write_robustness_plots
+from hearbench.report.robustness_table import (
+    notes as robustness_notes,
+)
+from hearbench.report.robustness_table import (
+    render_robustness,
+    robustness_frame,
+    text_frame,
+)
 from hearbench.report.sensitivity import probe_sensitivity
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
-from hearbench.report.tables import build_leaderboard
+from hearbench.report.tables import build_leaderboard, task_key
 from hearbench.results import Result, read_results
 from hearbench.results.published import resolve_published as resolve_published
 
@@ -44,6 +58,19 @@ def _inputs(
     return results, []
 
 
+def leaderboard_results(results: Sequence[Result]) -> list[Result]:
+    """The results the leaderboard shows: every clean result, and the clean score of a
+    robustness result whose (embedder, task, probe) has no clean result (the first one)."""
+    chosen = [r for r in results if r.robustness is None]
+    taken = {(r.embedder_id, task_key(r), r.probe_label, r.published) for r in chosen}
+    for result in results:
+        key = (result.embedder_id, task_key(result), result.probe_label, result.published)
+        if result.robustness is not None and key not in taken:
+            taken.add(key)
+            chosen.append(result)
+    return chosen
+
+
 def write_report(
     results_dir_or_results: str | Path | Sequence[Result],
     out_dir: str | Path,
@@ -59,6 +86,7 @@ def write_report(
     aggregate_over: Sequence[str] | None = None,
     impute: bool = False,
     plots: bool = True,
+    budget: Mapping[str, float] | None = None,
 ) -> list[Path]:
     """Write the leaderboard tables and plots of some results.
 
@@ -81,6 +109,8 @@ def write_report(
             ``None`` = per group the tasks its rows share.
         impute: Admit rows missing some tasks of a set, imputing them as HEAR 2021 did.
         plots: Write the plots.
+        budget: Upper limits on complexity figures (``{"params": 128000}``), drawn on every
+            complexity plot with the rows inside them marked.
 
     Returns:
         The files written: tables in ``formats`` order, probe tables, plots, then the page.
@@ -91,6 +121,7 @@ def write_report(
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise HearbenchError(f"format(s) {unknown} unknown; choose from {', '.join(FORMATS)}")
+    budget = check_budget(budget or {})
     results, entries = _inputs(results_dir_or_results)
     if with_published is not None:
         published = resolve_published(with_published)
@@ -98,6 +129,11 @@ def write_report(
         entries = entries + [(r, None) for r in published]
     if not results:
         raise HearbenchError("no results to report")
+    robust = robustness_frame(results, budget)
+    shown = {id(r) for r in leaderboard_results(results)}
+    all_results = results
+    results = [r for r in results if id(r) in shown]
+    entries = [e for e in entries if id(e[0]) in shown]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -113,13 +149,20 @@ def write_report(
     sensitivity = probe_sensitivity(board)
 
     plot_paths: dict[str, list[Path]] = {}
+    robust_plots: dict[str, list[Path]] = {}
     if plots:
-        plot_paths = write_plots(board, results, out, x)
+        plot_paths = write_plots(board, results, out, x, budget)
+        robust_plots = write_robustness_plots(all_results, out, x, budget)
     written = []
     for fmt in formats:
         if fmt != "html":
             text = render(board, fmt)
             written.append(write_bytes_atomic(out / f"leaderboard.{fmt}", text.encode("utf-8")))
+    if robust is not None:
+        for fmt in formats:
+            if fmt != "html":
+                text = render_robustness(robust, fmt, budget)
+                written.append(write_bytes_atomic(out / f"robustness.{fmt}", text.encode("utf-8")))
     if sensitivity is not None:
         ranks, taus = sensitivity
         md = f"{frame_markdown(ranks)}\n\n{frame_markdown(taus)}\n"
@@ -127,12 +170,27 @@ def write_report(
         csv = taus.to_csv(index=False, lineterminator="\n")
         written.append(write_bytes_atomic(out / "probes.csv", csv.encode("utf-8")))
     written += [p for paths in plot_paths.values() for p in paths]
+    written += [p for paths in robust_plots.values() for p in paths]
     if "html" in formats:
         figures = [
             (caption, svg.read_text(encoding="utf-8"))
             for caption, svg in figure_captions(board, plot_paths)
         ]
-        page = report_page(board, figures, results, sensitivity)
+        limits = f" Budget ({budget_text(budget)}) dashed in green, rows inside it ringed." if budget else ""
+        if figures and budget:
+            figures = [(caption + limits, svg) for caption, svg in figures]
+        figures += [
+            (
+                f"Unseen-device score and drop from clean against {name[len('robustness_vs_'):]}, "
+                f"Pareto fronts in red.{limits}",
+                next(p for p in paths if p.suffix == ".svg").read_text(encoding="utf-8"),
+            )
+            for name, paths in robust_plots.items()
+        ]
+        robust_section = (
+            (text_frame(robust), robustness_notes(budget)) if robust is not None else None
+        )
+        page = report_page(board, figures, results, sensitivity, robust_section)
         written.append(write_bytes_atomic(out / "index.html", page.encode("utf-8")))
     logger.info("report of %d results written to %s (%d files)", len(results), out, len(written))
     return written

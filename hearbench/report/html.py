@@ -161,6 +161,7 @@ def report_page(
     figures: Sequence[tuple[str, str]] = (),
     results: Sequence[Result] = (),
     sensitivity: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    robustness: tuple[pd.DataFrame, Sequence[str]] | None = None,
 ) -> str:
     """The report as a self-contained HTML page.
 
@@ -169,6 +170,8 @@ def report_page(
         figures: ``(caption, svg text)`` of every plot, inlined in order.
         results: The results, for the sweep tables.
         sensitivity: The probe-sensitivity tables, when several probes were run.
+        robustness: The robustness table (as text) and its notes, when robustness results
+            exist.
     """
     esc = html.escape
     out = [
@@ -198,6 +201,15 @@ def report_page(
             "probes over the embedders both scored.</p>",
             _plain_table(ranks),
             _plain_table(taus),
+        ]
+    if robustness is not None:
+        table, notes = robustness
+        out += [
+            '<h2 id="robustness">Device robustness</h2>',
+            _plain_table(table),
+            '<ul class="notes">',
+            *(f"<li>{esc(note)}</li>" for note in notes),
+            "</ul>",
         ]
     complexity = _complexity_frame(board)
     if complexity is not None:

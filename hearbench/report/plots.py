@@ -33,6 +33,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, LogLocator, NullFormat
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
+from hearbench.report.budget import draw_budget, inside
 from hearbench.report.labels import place_labels
 from hearbench.report.pareto import pareto_front
 from hearbench.report.sweeps import label_order, natural_key, sweeps
@@ -113,6 +114,7 @@ class _Point:
     label: str
     published: bool
     shortened: bool = False
+    inside: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,9 +133,16 @@ def _plotted(value: float, significant: bool = False) -> float:
     return round(value, 6) + 0.0
 
 
-def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str | None) -> Panel:
+def panel_points(
+    board: Leaderboard,
+    key: str,
+    task_set: str | None,
+    task: str | None,
+    budget: Mapping[str, float] | None = None,
+) -> Panel:
     """The rows a panel places: those in the aggregate over ``task_set`` (or with a cell on
-    ``task``) that have a positive ``key`` cost; the others, named, by reason."""
+    ``task``) that have a positive ``key`` cost; the others, named, by reason. A point is
+    ``inside`` when its row's figures are within every limit of ``budget``."""
     points, not_in, no_cost = [], [], []
     for row in board.rows:
         score = math.nan
@@ -157,6 +166,7 @@ def panel_points(board: Leaderboard, key: str, task_set: str | None, task: str |
                 row.label,
                 row.published,
                 bool(row.shortened),
+                inside(row.complexity, budget or {}),
             )
         )
     return Panel(points, not_in, no_cost)
@@ -175,12 +185,20 @@ LABEL_EVERY_LOCAL = 12
 
 
 def _scatter_front(
-    ax: Axes, points: Sequence[_Point], higher_is_better: bool = True, label_size: float = 6.0
+    ax: Axes,
+    points: Sequence[_Point],
+    higher_is_better: bool = True,
+    label_size: float = 6.0,
+    budget: Mapping[str, float] | None = None,
+    key: str | None = None,
 ) -> list[tuple[_Point, float]]:
     """Draw the points and the Pareto front; returns the points to label.
 
     Those are the front's members, then every hearbench point when there are at most
     :data:`LABEL_EVERY_LOCAL` of them (published points off the front stay unlabelled).
+
+    With a ``budget``, the limit on the cost ``key`` is a dashed vertical line and the points
+    inside the budget are ringed.
     """
     for published, color, marker, name in (
         (True, _PUBLISHED, "s", "published"),
@@ -201,6 +219,10 @@ def _scatter_front(
                 edgecolors=color,
                 linewidths=0.8 if shortened else 0,
             )
+    if budget:
+        limited = key is not None and key in budget
+        line = f"budget: {cost_label(key)} ≤ {budget[key]:g}" if key is not None and limited else None
+        draw_budget(ax, [(p.cost, p.score) for p in points if p.inside], budget, key, line)
     front = pareto_front([p.cost for p in points], [p.score for p in points], higher_is_better)
     if front:
         ax.step(
@@ -260,7 +282,9 @@ def _render_and_label(fig: Figure, labels: Sequence[tuple[Axes, Sequence[tuple[_
             place_labels(ax, [(p.cost, p.score, p.label, size) for p, size in items], renderer)
 
 
-def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
+def plot_score_vs_cost(
+    board: Leaderboard, x: str, stem: Path, budget: Mapping[str, float] | None = None
+) -> list[Path]:
     """Each aggregate's HEAR score against cost, one panel per task set, with the Pareto front.
 
     A row is placed on a panel only when it is in that aggregate; rows without a positive
@@ -270,12 +294,13 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
         board: The leaderboard (its rows' aggregates and complexity).
         x: Cost name (``params``, ``macs``/``macs_per_second``, ``latency``/``latency_ms``).
         stem: Output path without suffix.
+        budget: Limits to draw (:mod:`hearbench.report.budget`), or ``None``.
 
     Returns:
         The written files, or ``[]`` when no row of any aggregate has that cost.
     """
     key = cost_key(x)
-    panels = [(s, panel_points(board, key, s.name, None)) for s in board.task_sets if s.tasks]
+    panels = [(s, panel_points(board, key, s.name, None, budget)) for s in board.task_sets if s.tasks]
     panels = [(s, p) for s, p in panels if p.points]
     if not panels:
         logger.info("no aggregated row has a %s figure; score-versus-%s plot skipped", key, x)
@@ -286,7 +311,7 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
     for n, (task_set, panel) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), n + 1)
         axes.append(ax)
-        labels.append((ax, _scatter_front(ax, panel.points, label_size=6.0)))
+        labels.append((ax, _scatter_front(ax, panel.points, label_size=6.0, budget=budget, key=key)))
         ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost), fontsize=7)
         ax.set_ylabel(f"HEAR score over {len(task_set.tasks)} {task_set.label} task(s)")
         ax.set_title(f"{task_set.label} aggregate against {cost_label(key)}", fontsize=8)
@@ -295,14 +320,20 @@ def plot_score_vs_cost(board: Leaderboard, x: str, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
-def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -> list[Path]:
+def plot_tasks_vs_cost(
+    board: Leaderboard,
+    x: str,
+    stem: Path,
+    ncols: int = 4,
+    budget: Mapping[str, float] | None = None,
+) -> list[Path]:
     """One small panel per task: primary score against cost, with each task's Pareto front.
 
     Returns:
         The written files, or ``[]`` when no task has a row with that cost.
     """
     key = cost_key(x)
-    panels = [(c, panel_points(board, key, None, c.task)) for c in board.columns]
+    panels = [(c, panel_points(board, key, None, c.task, budget)) for c in board.columns]
     panels = [(c, p) for c, p in panels if p.points]
     if not panels:
         return []
@@ -314,7 +345,9 @@ def plot_tasks_vs_cost(board: Leaderboard, x: str, stem: Path, ncols: int = 4) -
     for n, (column, panel) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, n + 1)
         axes.append(ax)
-        labels.append((ax, _scatter_front(ax, panel.points, column.higher_is_better, label_size=5.0)))
+        labels.append(
+            (ax, _scatter_front(ax, panel.points, column.higher_is_better, 5.0, budget, key))
+        )
         ax.set_title(column.label, fontsize=8)
         ax.set_ylabel(column.metric, fontsize=7)
         ax.set_xlabel(cost_label(key) + _no_cost_note(key, panel.no_cost, limit=2, width=55), fontsize=6)
@@ -391,8 +424,9 @@ def write_plots(
     results: Sequence[Result],
     out_dir: Path,
     x: Sequence[str] = ("params",),
+    budget: Mapping[str, float] | None = None,
 ) -> dict[str, list[Path]]:
-    """Every plot of a report.
+    """Every plot of a report (``budget`` drawn on the score-versus-cost ones).
 
     Returns:
         ``{name: [png, svg]}`` for the plots written: ``score_vs_<x>``,
@@ -405,7 +439,7 @@ def write_plots(
             (f"score_vs_{key}", plot_score_vs_cost),
             (f"tasks_vs_{key}", plot_tasks_vs_cost),
         ):
-            paths = plot(board, name, out_dir / stem)
+            paths = plot(board, name, out_dir / stem, budget=budget)
             if paths:
                 written[stem] = paths
     for option in SWEEP_OPTIONS:

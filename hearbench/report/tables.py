@@ -134,7 +134,7 @@ def task_key(result: Result) -> str:
 
 def row_key(result: Result) -> RowKey:
     """The row a result belongs to."""
-    return (result.embedder_id, str(result.probe["name"]), result.published)
+    return (result.embedder_id, result.probe_label, result.published)
 
 
 def metric_direction(metric: str) -> bool:

@@ -75,7 +75,7 @@ def result_records(result: Result, results_dir: str = "") -> list[dict[str, Any]
         "family": str(embedder.get("family") or embedder.get("name", "")),
         "weights_sha256": embedder.get("weights_sha256"),
         "pretrained": embedder.get("pretrained"),
-        "probe": str(result.probe["name"]),
+        "probe": result.probe_label,
         "probe_params": _json(result.probe.get("params") or {}),
         "probe_options": _json(probe_options),
         "shortened": any(k in probe_options for k in SHORTENING_OPTIONS),

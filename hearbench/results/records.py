@@ -5,6 +5,11 @@ Layout under a results folder::
     <embedder_id>/<task_name>/<probe>.json                the result
     <embedder_id>/<task_name>/<probe>.predictions.json    test predictions per fold
 
+A result of a variant of the protocol (augmented training copies, test conditions of a
+robustness run) is stored as ``<probe><variant>.json``, the variant naming it and a digest of
+its identity (``linear+dir_augment-<digest>``, ``linear@dir-<digest>``), so that clean and
+robustness results of one embedder, task and probe never overwrite each other.
+
 ``embedder_id`` is the registered name, followed by ``-<digest>`` of the options when they
 differ from the preset's, so that variants of one preset never overwrite each other.
 
@@ -36,6 +41,7 @@ from hearbench.predictions import (
     read_predictions_file,
     write_predictions,
 )
+from hearbench.robustness_summary import RobustnessSummary
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +93,11 @@ class Result:
         predictions_sha256: sha256 of the stored predictions file, ``None`` when none.
         paired: Whether the result records ``predictions_sha256`` (``False`` for legacy files
             and results kept in memory).
+        variant: Suffix of the results id naming a variant of the protocol (module
+            docstring); ``""`` for the plain protocol.
+        robustness: Clean and per-condition scores of a robustness run, with their summary.
+        perturbation: The identity of the test conditions of a robustness run (kind, folder,
+            level, every condition's file digests, seed, SNRs, the cap on conditions).
     """
 
     embedder: Mapping[str, Any]
@@ -100,6 +111,23 @@ class Result:
     published: bool = False
     predictions_sha256: str | None = None
     paired: bool = False
+    variant: str = ""
+    robustness: RobustnessSummary | None = None
+    perturbation: Mapping[str, Any] | None = None
+
+    @property
+    def run_name(self) -> str:
+        """The probe name and the variant: the stem of the result's file name."""
+        return f"{self.probe['name']}{self.variant}"
+
+    @property
+    def probe_label(self) -> str:
+        """The probe's name, with ``+ DIR aug (p=…, n=…)`` when its training had DIR copies."""
+        name = str(self.probe["name"])
+        augment = self.probe.get("augment")
+        if not isinstance(augment, Mapping):
+            return name
+        return f"{name} + DIR aug (p={augment.get('dir_augment_p')}, n={augment.get('dir_augment_draws')})"
 
     @property
     def primary(self) -> Score:
@@ -125,6 +153,9 @@ class Result:
             "timing": dict(self.timing),
             "provenance": dict(self.provenance),
             "published": self.published,
+            **({"variant": self.variant} if self.variant else {}),
+            **({"robustness": self.robustness.to_dict()} if self.robustness is not None else {}),
+            **({"perturbation": dict(self.perturbation)} if self.perturbation is not None else {}),
         }
 
     @classmethod
@@ -144,6 +175,12 @@ class Result:
             raise HearbenchError(
                 f"{source}: primary metric {data['primary_metric']!r} has no score"
             )
+        robustness = None
+        if data.get("robustness") is not None:
+            try:
+                robustness = RobustnessSummary.from_dict(data["robustness"])
+            except (KeyError, TypeError, ValueError, AttributeError, HearbenchError) as exc:
+                raise HearbenchError(f"{source}: field 'robustness' is malformed ({exc})") from exc
         return cls(
             embedder=data["embedder"],
             task=data["task"],
@@ -156,6 +193,9 @@ class Result:
             published=bool(data.get("published", False)),
             predictions_sha256=data.get("predictions_sha256"),
             paired="predictions_sha256" in data,
+            variant=str(data.get("variant") or ""),
+            robustness=robustness,
+            perturbation=data.get("perturbation"),
         )
 
 
@@ -180,9 +220,7 @@ def write_result(
     new predictions whose digest it does not record: the pair reads as missing (see
     :func:`pair_problem`), never as a mix.
     """
-    path = result_path(
-        out_dir, result.embedder_id, str(result.task["name"]), str(result.probe["name"])
-    )
+    path = result_path(out_dir, result.embedder_id, str(result.task["name"]), result.run_name)
     digest = None
     if predictions is not None:
         digest = write_predictions(predictions_path(path), as_predictions(predictions))
@@ -282,7 +320,7 @@ def read_results(folder: str | Path) -> list[Result]:
             log.warning("%s; skipped", problem)
             continue
         results.append(result)
-    return sorted(results, key=lambda r: (str(r.task["name"]), r.embedder_id, str(r.probe["name"])))
+    return sorted(results, key=lambda r: (str(r.task["name"]), r.embedder_id, r.run_name))
 
 
 def read_predictions(result_file: str | Path) -> dict[str, Any]:
@@ -305,7 +343,7 @@ def result_predictions(root: str | Path, result: Result) -> Predictions | None:
     if result.published or (result.paired and result.predictions_sha256 is None):
         return None
     path = predictions_path(
-        result_path(root, result.embedder_id, str(result.task["name"]), str(result.probe["name"]))
+        result_path(root, result.embedder_id, str(result.task["name"]), result.run_name)
     )
     if not path.is_file():
         return None
