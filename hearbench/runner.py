@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache
 from hearbench.embed import embed_task
-from hearbench.metrics import get_metric
+from hearbench.frame_scores import ClipScores
+from hearbench.metrics import frame_metric_scores, get_metric
 from hearbench.predictions import EventFold, Predictions, SceneFold, scene_fold
 from hearbench.probes import get_probe, resolve_probe_options
 from hearbench.protocol import FoldOutcome, search_and_train
@@ -63,8 +64,28 @@ def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], Sce
     events = event_lists_to_json(
         apply_postprocessing(preds, stamps, task.labels, PostProcessing(**choice))
     )
-    scores = {m: get_metric(m)(events, test.references) for m in task.evaluation}
-    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice)
+    frames = clip_scores(task, tested, preds, stamps)
+    scores = {
+        m: get_metric(m)(events, test.references)
+        for m in task.evaluation
+        if get_metric(m).kind == "event"
+    }
+    scores.update(frame_metric_scores(frames, test.references, task.labels))
+    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice, frames)
+
+
+def clip_scores(
+    task: Task, splits: Sequence[str], preds: Mapping[str, Any], stamps: Mapping[str, Any]
+) -> dict[str, ClipScores]:
+    """The frame scores of the clips of ``splits`` (those with frames), with their durations."""
+    from hearbench.tasks.durations import clip_durations
+
+    durations = clip_durations(task, splits)
+    return {
+        name: ClipScores(stamps[name], preds[name], durations[name])
+        for name in preds
+        if len(stamps[name])
+    }
 
 
 def evaluate(
@@ -109,7 +130,7 @@ def evaluate(
     for outcome in outcomes:
         scores, stored = test_scores(task, outcome)
         for metric, value in scores.items():
-            per_fold[metric].append(float(value))
+            per_fold.setdefault(metric, []).append(float(value))
         folds.append(stored)
     probe_seconds = time.perf_counter() - start
     result = Result(
