@@ -10,6 +10,7 @@ from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache
+from hearbench.complexity.head import HeadComplexity
 from hearbench.embed import embed_task
 from hearbench.frame_scores import ClipScores
 from hearbench.metrics import frame_metric_scores, get_metric
@@ -88,6 +89,22 @@ def clip_scores(
     }
 
 
+def head_cost(task: Task, outcome: FoldOutcome) -> HeadComplexity:
+    """The trained head's cost (:mod:`hearbench.complexity.head`): event heads on 10 s of frames
+    at the test embeddings' frame rate, scene heads on one embedding per mean test-clip length."""
+    from hearbench.complexity.head import HEAD_SECONDS, frame_rate, head_complexity
+    from hearbench.tasks.durations import clip_durations
+
+    test = outcome.test
+    width = int(test.data.X.shape[1])
+    if task.embedding_type == "event":
+        assert test.timestamps is not None and test.data.offsets is not None
+        fps = frame_rate(test.timestamps, test.data.offsets)
+        return head_complexity(outcome.probe, width, max(1, round(fps * HEAD_SECONDS)), HEAD_SECONDS)
+    durations = clip_durations(task, outcome.split.test)
+    return head_complexity(outcome.probe, width, 1, sum(durations.values()) / len(durations))
+
+
 def evaluate(
     embedder: Embedder,
     task: Task,
@@ -110,7 +127,8 @@ def evaluate(
         out_dir: Results folder; ``None`` keeps the result in memory only.
         seed: Seed of every probe fit.
         probe_options: Overrides of the probe's grid (``{"max_epochs": 50}``) or settings.
-        complexity: Complexity figures to store in the result.
+        complexity: The embedder's complexity figures to store in the result; the head's cost
+            and the embedder + head totals are added (:func:`head_cost`).
         progress: Show progress bars.
     """
     probe_cls = get_probe(probe)
@@ -133,6 +151,10 @@ def evaluate(
             per_fold.setdefault(metric, []).append(float(value))
         folds.append(stored)
     probe_seconds = time.perf_counter() - start
+    if complexity is not None:
+        from hearbench.complexity.head import with_head
+
+        complexity = with_head(complexity, head_cost(task, outcomes[0]), task.embedding_type)
     result = Result(
         embedder={**embedder.config.to_dict(), "id": embedder_id(embedder)},
         task={

@@ -38,6 +38,7 @@ import logging
 import math
 import sys
 import types
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,7 +83,9 @@ def sed_scores_eval() -> Any:
         return sys.modules["sed_scores_eval"]
     stub = False
     try:
-        import pkg_resources  # noqa: F401
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+            import pkg_resources  # noqa: F401
     except ImportError:
         sys.modules["pkg_resources"] = types.ModuleType("pkg_resources")
         stub = True

@@ -249,6 +249,16 @@ class SequenceProbe(Probe):
         )
         return self
 
+    def head_module(self) -> SequenceNet:
+        if self.model_ is None:
+            raise HearbenchError("sequence: call fit before head_module")
+        return self.model_
+
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        model = self.head_module().eval()
+        lengths = torch.tensor([frames.shape[0]], dtype=torch.int64)
+        return output_activation(model(frames.float()[None], lengths)[0], self.prediction_type)
+
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         if self.model_ is None:
             raise HearbenchError("sequence: call fit before predict_proba")

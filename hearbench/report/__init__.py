@@ -20,7 +20,7 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
 from hearbench.report.html import report_page
-from hearbench.report.plots import figure_captions, write_plots
+from hearbench.report.plots import check_cost_axes, figure_captions, write_plots
 from hearbench.report.render import FORMATS, frame_markdown, render
 from hearbench.report.sensitivity import probe_sensitivity
 from hearbench.report.stats import PairedMethod, cell_statistics, stored_predictions
@@ -68,8 +68,10 @@ def write_report(
         out_dir: Folder for the outputs (created if needed).
         formats: Formats among ``md``, ``csv``, ``tex`` (tables) and ``html``
             (``index.html``).
-        x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, or any
-            numeric complexity key).
+        x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, the
+            head's ``head_params``/``head_macs_per_second``, the embedder + head
+            ``total_params``/``total_macs_per_second``, or another numeric complexity key;
+            :func:`hearbench.report.plots.check_cost_axes`).
         with_published: Published scores to add: a suite name (``"hear2021"``), a
             leaderboard CSV, or results.
         stats: Compute bootstrap intervals and paired tests from stored predictions.
@@ -86,11 +88,12 @@ def write_report(
         The files written: tables in ``formats`` order, probe tables, plots, then the page.
 
     Raises:
-        HearbenchError: if there is nothing to report or a format is unknown.
+        HearbenchError: if there is nothing to report, a format is unknown or a cost is.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise HearbenchError(f"format(s) {unknown} unknown; choose from {', '.join(FORMATS)}")
+    check_cost_axes(x)
     results, entries = _inputs(results_dir_or_results)
     if with_published is not None:
         published = resolve_published(with_published)
