@@ -104,3 +104,27 @@ def test_report_refuses_an_unknown_cost_before_reading_results(tmp_path: Path) -
 
     with pytest.raises(HearbenchError, match=r"--x: 'head_flops' is not a cost; choose from .*head_macs_per_second"):
         write_report(tmp_path / "missing", tmp_path / "out", x=("params", "head_flops"))
+
+
+def test_report_plots_score_against_head_and_total_cost(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from hearbench.cli import main
+    from hearbench.results import read_results
+
+    stored = Path(__file__).resolve().parents[1] / "results" / "event-metrics"
+    for result in read_results(stored):
+        c = result.complexity or {}
+        assert c["total_params"] == c["params"] + c["head_params"]
+        assert c["total_macs_per_second"] == c["macs_per_second"] + c["head_macs_per_second"]
+    linear = next(r for r in read_results(stored) if r.probe["name"] == "linear")
+    assert linear.complexity is not None and linear.complexity["head_macs_per_second"] == 512 * 6 * 20.0
+    out = tmp_path / "report"
+    args = ["report", str(stored), "--out", str(out), "--no-stats", "--format", "md",
+            "--x", "head_macs_per_second,total_params,total_macs"]
+    outcome = CliRunner().invoke(main, args)
+    assert outcome.exit_code == 0, outcome.output
+    for key in ("head_macs_per_second", "total_params", "total_macs_per_second"):
+        assert (out / f"score_vs_{key}.svg").is_file() and (out / f"tasks_vs_{key}.png").is_file()
+    bad = CliRunner().invoke(main, ["report", str(stored), "--out", str(out), "--x", "heads"])
+    assert bad.exit_code != 0 and "'heads' is not a cost" in bad.output

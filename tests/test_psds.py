@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -189,3 +190,48 @@ def test_frame_scores_survive_the_predictions_file() -> None:
         assert np.array_equal(parsed.frames[name].scores, clip.scores)
         assert np.array_equal(parsed.frames[name].timestamps, clip.timestamps)
         assert parsed.frames[name].duration == clip.duration
+
+
+STORED = Path(__file__).resolve().parents[1] / "results" / "event-metrics"
+
+
+def test_stored_event_results_recompute_from_their_frame_scores(sse: Any) -> None:
+    """The stored frame scores give the stored PSDS/pAUROC, through hearbench and through
+    sed_scores_eval fed straight from the predictions JSON (frames split between centres)."""
+    from hearbench.atomic import loads_json
+    from hearbench.results import frame_metrics_per_fold, read_results, result_predictions
+    from hearbench.results.records import predictions_path, result_path
+
+    results = [r for r in read_results(STORED) if r.task["embedding_type"] == "event"]
+    assert {str(r.probe["name"]) for r in results} == {"linear", "mlp"}
+    for result in results:
+        stored = result_predictions(STORED, result)
+        assert stored is not None
+        again = frame_metrics_per_fold(stored)
+        path = predictions_path(result_path(STORED, result.embedder_id, str(result.task["name"]), str(result.probe["name"])))
+        raw = loads_json(path.read_text(encoding="utf-8"))
+        labels = list(raw["labels"])
+        for k, fold in enumerate(raw["folds"]):
+            present = sorted({e["label"] for evs in fold["references"].values() for e in evs}, key=labels.index)
+            frames, truth, durations = {}, {}, {}
+            for name, clip in fold["frames"].items():
+                c = np.asarray(clip["timestamps"]) / 1000.0
+                hop = float(np.mean(np.diff(c)))
+                edges = np.concatenate([[max(0.0, c[0] - hop / 2)], (c[:-1] + c[1:]) / 2, [min(clip["duration"], c[-1] + hop / 2)]])
+                s = np.asarray(clip["scores"])[:, [labels.index(x) for x in present]]
+                frames[name] = _Writable(pd.DataFrame(
+                    np.column_stack([edges[:-1], edges[1:], s]), columns=["onset", "offset", *present]
+                ))
+                spans: dict[str, list[list[float]]] = {}
+                for e in sorted(fold["references"].get(name, []), key=lambda e: e["start"]):
+                    runs = spans.setdefault(e["label"], [])
+                    if runs and e["start"] / 1000.0 <= runs[-1][1]:
+                        runs[-1][1] = max(runs[-1][1], e["end"] / 1000.0)
+                    else:
+                        runs.append([e["start"] / 1000.0, e["end"] / 1000.0])
+                truth[name] = [(on, off, lab) for lab, runs in spans.items() for on, off in runs]
+                durations[name] = clip["duration"]
+            expected = _reference_scores(sse, frames, truth, durations)
+            for metric, value in expected.items():
+                assert result.scores[metric].folds[k] == pytest.approx(value, abs=1e-6), (result.probe, metric)
+                assert again[metric][k] == pytest.approx(value, abs=1e-6), (result.probe, metric)
