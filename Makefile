@@ -91,8 +91,21 @@ sweeps: local-tasks
 	$(BIN)/hearbench run --embedder passt_small --weights $(PASST_SMALL) --option mode=tokens \
 	  --sweep "hop_ms=20;50;100" --task $(TASKS)/events --probe linear --out $(SWEEPS)
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
+	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
+	  --x head_macs_per_second,total_macs_per_second,total_params
+
+# Event results with frame scores (PSDS, pAUROC) and head cost: the baseline on the events task.
+EVENT_METRICS ?= results/event-metrics
+
+.PHONY: event-metrics
+event-metrics: local-tasks
+	$(BIN)/hearbench run --embedder baseline --task $(TASKS)/events --probe linear --probe mlp --out $(EVENT_METRICS)
+	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
+	  --x head_macs_per_second,total_macs_per_second,total_params
 
 # Regenerate the stored reports from the stored results (no model runs).
 reports: $(VENV)/.installed
 	$(BIN)/hearbench report $(REFERENCE) --out $(REFERENCE)/report --with-published hear2021
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
+	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
+	  --x head_macs_per_second,total_macs_per_second,total_params
