@@ -53,7 +53,7 @@ def test_mlp_knn_and_sequence_heads() -> None:
     cost = head_complexity(knn, D, 200, 10.0)
     assert cost.params == 0 and cost.macs_per_second == 180 * D * FPS  # 180 stored training frames
 
-    seq = _fit("sequence", hidden=8, max_epochs=2, check_every=1)
+    seq = _fit("sequence", d_model=8, max_epochs=2, check_every=1)
     cost = head_complexity(seq, D, 200, 10.0)
     assert cost.params == sum(p.numel() for p in seq.model_.parameters())
     gru = 2 * 3 * (8 * 4 + 4 * 4)  # two directions, three gates, input and hidden products
