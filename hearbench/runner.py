@@ -10,7 +10,7 @@ from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache
-from hearbench.complexity.head import HeadComplexity
+from hearbench.complexity.head import HEAD_SECONDS, HeadComplexity, frame_rate, head_complexity, with_head
 from hearbench.embed import embed_task
 from hearbench.frame_scores import ClipScores
 from hearbench.metrics import frame_metric_scores, get_metric
@@ -92,7 +92,6 @@ def clip_scores(
 def head_cost(task: Task, outcome: FoldOutcome) -> HeadComplexity:
     """The trained head's cost (:mod:`hearbench.complexity.head`): event heads on 10 s of frames
     at the test embeddings' frame rate, scene heads on one embedding per mean test-clip length."""
-    from hearbench.complexity.head import HEAD_SECONDS, frame_rate, head_complexity
     from hearbench.tasks.durations import clip_durations
 
     test = outcome.test
@@ -143,7 +142,7 @@ def evaluate(
     grid = probe_grid(probe, task, options)
     fixed: dict[str, Any] = {"prediction_type": task.prediction_type, "seed": seed}
     chosen, outcomes = search_and_train(probe_cls, task, embeddings, grid, fixed, selection)
-    per_fold: dict[str, list[float]] = {m: [] for m in task.evaluation}
+    per_fold: dict[str, list[float]] = {}
     folds = []
     for outcome in outcomes:
         scores, stored = test_scores(task, outcome)
@@ -152,8 +151,6 @@ def evaluate(
         folds.append(stored)
     probe_seconds = time.perf_counter() - start
     if complexity is not None:
-        from hearbench.complexity.head import with_head
-
         complexity = with_head(complexity, head_cost(task, outcomes[0]), task.embedding_type)
     result = Result(
         embedder={**embedder.config.to_dict(), "id": embedder_id(embedder)},
