@@ -118,7 +118,7 @@ class SequenceProbe(Probe):
             Option("dropout", "float", SEQUENCE_GRID["dropout"], "dropout probability", minimum=0.0, grid=True),
             Option("grad_clip", "float", SEQUENCE_GRID["grad_clip"], "maximum gradient norm (0: no clipping)", minimum=0.0, grid=True),
             Option("d_model", "int", SEQUENCE_GRID["d_model"], "width of the projection and the context model", minimum=2, grid=True),
-            Option("head", "str", SEQUENCE_GRID["head"], "context model: " + ", ".join(HEADS), choices=HEADS, grid=True),
+            Option("head", "str", SEQUENCE_GRID["head"], "context model of the sequence head", choices=HEADS, grid=True),
             Option("layers", "int", SEQUENCE_GRID["layers"], "layers of the context model", minimum=1, grid=True),
             Option("lr", "float", SEQUENCE_GRID["lr"], "Adam learning rate", minimum=0.0, exclusive=True, grid=True),
             Option("max_epochs", "int", SEQUENCE_GRID["max_epochs"], "upper bound on training epochs", minimum=1, grid=True),
