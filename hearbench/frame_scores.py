@@ -9,7 +9,7 @@ scoring the events that one threshold gives.
 Frames as intervals: a frame is taken to cover the time closer to its centre than to any other
 centre, i.e. it runs from the midpoint with the previous centre to the midpoint with the next
 one; the first frame starts half a hop before its centre (not before 0 s) and the last one ends
-half a hop after its centre (not after the clip's end, unless the centre is at the end). A clip with one frame covers the whole
+half a hop after its centre (not after the clip's end, unless the centre is at or past it). A clip with one frame covers the whole
 clip. :func:`frame_bounds` gives those ``T + 1`` boundaries in seconds.
 """
 
@@ -79,22 +79,18 @@ def frame_bounds(timestamps_ms: npt.ArrayLike, duration_s: float) -> npt.NDArray
     """Boundaries ``(T + 1,)`` in seconds of frames centred at ``timestamps_ms`` (module docstring).
 
     Raises:
-        ValueError: No frames, or a last centre past ``duration_s``.
+        ValueError: No frames.
     """
     centres = np.asarray(timestamps_ms, dtype=np.float64)
     end = float(duration_s) * 1000.0
     if centres.size == 0:
         raise ValueError("frame bounds: a clip without frames has no boundaries")
-    if centres[-1] > end:
-        raise ValueError(
-            f"frame bounds: a frame centre at {centres[-1] / 1000.0:.6f} s lies past the clip's end at {duration_s:.6f} s"
-        )
     if centres.size == 1:
         return np.array([0.0, float(duration_s)])
     half = float(np.mean(np.diff(centres))) / 2.0
     inner = (centres[:-1] + centres[1:]) / 2.0
     first = max(0.0, float(centres[0]) - half)
     last = min(end, float(centres[-1]) + half)
-    if last <= centres[-1]:  # a centre right at the clip's end keeps its half hop
+    if last <= centres[-1]:  # a centre at (or past) the clip's end keeps its half hop
         last = float(centres[-1]) + half
     return np.concatenate([[first], inner, [last]]) / 1000.0

@@ -117,8 +117,9 @@ def test_frame_bounds_split_between_centres() -> None:
     assert frame_bounds([25.0, 75.0], 0.1).tolist() == [0.0, 0.05, 0.1]
     assert frame_bounds([400.0], 1.0).tolist() == [0.0, 1.0]
     assert frame_bounds([0.0, 500.0, 1000.0], 1.0).tolist() == [0.0, 0.25, 0.75, 1.25]
-    with pytest.raises(ValueError, match="past the clip's end"):
-        frame_bounds([0.0, 2000.0], 1.0)
+    assert frame_bounds([0.0, 1000.0, 2000.0], 1.0).tolist() == [0.0, 0.5, 1.5, 2.5]
+    with pytest.raises(ValueError, match="without frames"):
+        frame_bounds([], 1.0)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
