@@ -92,6 +92,15 @@ sweeps: local-tasks
 	  --sweep "hop_ms=20;50;100" --task $(TASKS)/events --probe linear --out $(SWEEPS)
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
 
+# Event results with frame scores (PSDS, pAUROC) and head cost: the baseline on the events task.
+EVENT_METRICS ?= results/event-metrics
+
+.PHONY: event-metrics
+event-metrics: local-tasks
+	$(BIN)/hearbench run --embedder baseline --task $(TASKS)/events --probe linear --probe mlp --out $(EVENT_METRICS)
+	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
+	  --x head_macs_per_second,total_macs_per_second,total_params
+
 # Device robustness: the baseline and mn04_as (official weights) on esc10 and urbansound8k, clean,
 # under the 22 unseen MicIRP devices, and with DIR augmentation of the probe (seen devices only).
 ROBUSTNESS ?= results/robustness
@@ -115,3 +124,5 @@ reports: $(VENV)/.installed
 	$(BIN)/hearbench report $(SWEEPS) --out $(SWEEPS)/report
 	$(BIN)/hearbench report $(ROBUSTNESS) --out $(ROBUSTNESS)/report \
 	  --budget params=128000 --budget macs_per_second=30e6
+	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
+	  --x head_macs_per_second,total_macs_per_second,total_params

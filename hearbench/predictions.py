@@ -5,7 +5,10 @@ A :class:`Predictions` holds, per test fold, what the metrics were computed on:
 * scene tasks (:class:`SceneFold`): the test files, a ``files × labels`` score matrix and
   the 0/1 target matrix;
 * event tasks (:class:`EventFold`): the predicted events and the reference events by file,
-  and the post-processing chosen on validation.
+  the post-processing chosen on validation, and the frame scores by file (frame centres in ms,
+  ``frames × labels`` scores, clip duration; :class:`~hearbench.frame_scores.ClipScores`), from
+  which the threshold-free metrics (PSDS, pAUROC) recompute. Event folds written before frame
+  scores were stored have none.
 
 On disk it is strict JSON (see :mod:`hearbench.atomic`) with schema ``hearbench.predictions/2``;
 scores are stored with every bit of the values the metrics saw (float32 or float64), so each
@@ -26,6 +29,7 @@ import numpy.typing as npt
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import dumps_json, loads_json, write_bytes_atomic
+from hearbench.frame_scores import ClipScores
 
 SCHEMA = "hearbench.predictions/2"
 Kind = Literal["scene", "event"]
@@ -69,6 +73,7 @@ class EventFold:
         events: Predicted events ``{file: [{"label", "start", "end"}]}`` (ms).
         references: Reference events in the same form, for every test file.
         postprocessing: The post-processing chosen on validation.
+        frames: The probe's frame scores by test file (empty in folds stored without them).
     """
 
     fold: Any
@@ -76,6 +81,7 @@ class EventFold:
     events: Mapping[str, Sequence[Mapping[str, Any]]]
     references: Mapping[str, Sequence[Mapping[str, Any]]]
     postprocessing: Mapping[str, Any] = field(default_factory=dict)
+    frames: Mapping[str, ClipScores] = field(default_factory=dict)
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -83,12 +89,14 @@ class EventFold:
         return tuple(sorted(self.references))
 
     def to_dict(self) -> dict[str, Any]:
+        frames = {"frames": {k: v.to_dict() for k, v in self.frames.items()}} if self.frames else {}
         return {
             "fold": self.fold,
             "test": list(self.test),
             "postprocessing": dict(self.postprocessing),
             "events": {k: [dict(e) for e in v] for k, v in self.events.items()},
             "references": {k: [dict(e) for e in v] for k, v in self.references.items()},
+            **frames,
         }
 
 
@@ -171,6 +179,7 @@ def _event_fold(fold: Mapping[str, Any]) -> EventFold:
         events=dict(fold["events"]),
         references=dict(fold["references"]),
         postprocessing=dict(fold.get("postprocessing", {})),
+        frames={str(k): ClipScores.from_dict(v) for k, v in dict(fold.get("frames", {})).items()},
     )
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache, SplitEmbeddings
+from hearbench.complexity.head import HEAD_SECONDS, HeadComplexity, frame_rate, head_complexity, with_head
 from hearbench.embed import embed_task
-from hearbench.metrics import get_metric
+from hearbench.frame_scores import ClipScores
+from hearbench.metrics import frame_metric_scores, get_metric
 from hearbench.predictions import EventFold, Predictions, SceneFold, scene_fold
 from hearbench.probes import get_probe, resolve_probe_options
 from hearbench.protocol import FoldOutcome, search_and_train
@@ -63,8 +65,43 @@ def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], Sce
     events = event_lists_to_json(
         apply_postprocessing(preds, stamps, task.labels, PostProcessing(**choice))
     )
-    scores = {m: get_metric(m)(events, test.references) for m in task.evaluation}
-    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice)
+    frames = clip_scores(task, tested, preds, stamps)
+    scores = {
+        m: get_metric(m)(events, test.references)
+        for m in task.evaluation
+        if get_metric(m).kind == "event"
+    }
+    scores.update(frame_metric_scores(frames, test.references, task.labels))
+    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice, frames)
+
+
+def clip_scores(
+    task: Task, splits: Sequence[str], preds: Mapping[str, Any], stamps: Mapping[str, Any]
+) -> dict[str, ClipScores]:
+    """The frame scores of the clips of ``splits`` (those with frames), with their durations."""
+    from hearbench.tasks.durations import clip_durations
+
+    durations = clip_durations(task, splits)
+    return {
+        name: ClipScores(stamps[name], preds[name], durations[name])
+        for name in preds
+        if len(stamps[name])
+    }
+
+
+def head_cost(task: Task, outcome: FoldOutcome) -> HeadComplexity:
+    """The trained head's cost (:mod:`hearbench.complexity.head`): event heads on 10 s of frames
+    at the test embeddings' frame rate, scene heads on one embedding per mean test-clip length."""
+    from hearbench.tasks.durations import clip_durations
+
+    test = outcome.test
+    width = int(test.data.X.shape[1])
+    if task.embedding_type == "event":
+        assert test.timestamps is not None and test.data.offsets is not None
+        fps = frame_rate(test.timestamps, test.data.offsets)
+        return head_complexity(outcome.probe, width, max(1, round(fps * HEAD_SECONDS)), HEAD_SECONDS)
+    durations = clip_durations(task, outcome.split.test)
+    return head_complexity(outcome.probe, width, 1, sum(durations.values()) / len(durations))
 
 
 def evaluate(
@@ -91,7 +128,8 @@ def evaluate(
         out_dir: Results folder; ``None`` keeps the result in memory only.
         seed: Seed of every probe fit.
         probe_options: Overrides of the probe's grid (``{"max_epochs": 50}``) or settings.
-        complexity: Complexity figures to store in the result.
+        complexity: The embedder's complexity figures to store in the result; the head's cost
+            and the embedder + head totals are added (:func:`head_cost`).
         progress: Show progress bars.
         train_copies: Augmented copies of training clips per split
             (:func:`hearbench.protocol.search_and_train`).
@@ -113,14 +151,16 @@ def evaluate(
         probe_cls, task, embeddings, grid, fixed, selection,
         progress=progress, train_copies=train_copies,
     )
-    per_fold: dict[str, list[float]] = {m: [] for m in task.evaluation}
+    per_fold: dict[str, list[float]] = {}
     folds = []
     for outcome in outcomes:
         scores, stored = test_scores(task, outcome)
         for metric, value in scores.items():
-            per_fold[metric].append(float(value))
+            per_fold.setdefault(metric, []).append(float(value))
         folds.append(stored)
     probe_seconds = time.perf_counter() - start
+    if complexity is not None:
+        complexity = with_head(complexity, head_cost(task, outcomes[0]), task.embedding_type)
     result = Result(
         embedder={**embedder.config.to_dict(), "id": embedder_id(embedder)},
         task={

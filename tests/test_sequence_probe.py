@@ -70,7 +70,7 @@ def toy() -> tuple[ProbeData, ProbeData, ProbeData]:
 def fitted(toy: tuple[ProbeData, ProbeData, ProbeData]) -> SequenceProbe:
     train, valid, _ = toy
     probe = SequenceProbe(
-        prediction_type="multilabel", hidden=32, lr=1e-2, batch_size=8, max_epochs=40, check_every=2
+        prediction_type="multilabel", d_model=32, lr=1e-2, batch_size=8, max_epochs=40, check_every=2
     )
     return probe.fit(train, valid, accuracy_objective(valid))
 
@@ -81,11 +81,11 @@ def fitted(toy: tuple[ProbeData, ProbeData, ProbeData]) -> SequenceProbe:
 def test_registered_and_grid() -> None:
     assert get_probe("sequence") is SequenceProbe
     grid = SequenceProbe.param_grid()
-    assert [(p["hidden"], p["lr"]) for p in grid] == [(128, 1e-3), (128, 3e-4), (256, 1e-3), (256, 3e-4)]
-    assert all(SequenceProbe(**p).get_params()["hidden"] == p["hidden"] for p in grid)
+    assert [(p["d_model"], p["lr"]) for p in grid] == [(128, 1e-3), (128, 3e-4), (256, 1e-3), (256, 3e-4)]
+    assert all(SequenceProbe(**p).get_params()["d_model"] == p["d_model"] for p in grid)
     small = SequenceProbe.param_grid(max_epochs=30, points=1)
     assert small == [{**grid[0], "max_epochs": 30}]
-    assert [p["hidden"] for p in SequenceProbe.param_grid(hidden=[64], lr=1e-3)] == [64]
+    assert [p["d_model"] for p in SequenceProbe.param_grid(d_model=[64], lr=1e-3)] == [64]
     with pytest.raises(HearbenchError, match="hiden"):
         SequenceProbe.param_grid(hiden=[64])
     with pytest.raises(HearbenchError, match="points"):
@@ -94,8 +94,8 @@ def test_registered_and_grid() -> None:
 
 def test_invalid_settings_and_data(toy: tuple[ProbeData, ProbeData, ProbeData]) -> None:
     train, valid, _ = toy
-    with pytest.raises(HearbenchError, match="hidden"):
-        SequenceProbe(hidden=33)
+    with pytest.raises(HearbenchError, match="d_model"):
+        SequenceProbe(d_model=33)
     with pytest.raises(HearbenchError, match="check_every"):
         SequenceProbe(check_every=0)
     with pytest.raises(HearbenchError, match="call fit"):
@@ -107,7 +107,7 @@ def test_invalid_settings_and_data(toy: tuple[ProbeData, ProbeData, ProbeData]) 
     with pytest.raises(HearbenchError, match="offsets"):
         SequenceProbe().fit(bad, valid, accuracy_objective(valid))
     with pytest.raises(HearbenchError, match="max_epochs"):
-        SequenceProbe(hidden=8, max_epochs=2, check_every=3).fit(valid, valid, accuracy_objective(valid))
+        SequenceProbe(d_model=8, max_epochs=2, check_every=3).fit(valid, valid, accuracy_objective(valid))
 
 
 # --- behaviour ----------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def test_invalid_settings_and_data(toy: tuple[ProbeData, ProbeData, ProbeData]) 
 @pytest.mark.parametrize("prediction_type", ["multilabel", "multiclass"])
 def test_shapes_and_probabilities(toy: tuple[ProbeData, ProbeData, ProbeData], prediction_type: str) -> None:
     train, valid, test = toy
-    probe = SequenceProbe(prediction_type=prediction_type, hidden=8, max_epochs=1, check_every=1)
+    probe = SequenceProbe(prediction_type=prediction_type, d_model=8, max_epochs=1, check_every=1)
     probs = probe.fit(train, valid, accuracy_objective(valid)).predict_proba(test)
     assert probs.shape == test.Y.shape and probs.dtype == np.float32
     assert np.all((probs >= 0) & (probs <= 1))
@@ -153,7 +153,7 @@ def test_seeded_fits_are_deterministic(toy: tuple[ProbeData, ProbeData, ProbeDat
     _, valid, test = toy
 
     def run(seed: int) -> np.ndarray:
-        probe = SequenceProbe(prediction_type="multilabel", hidden=16, max_epochs=4, check_every=2, seed=seed)
+        probe = SequenceProbe(prediction_type="multilabel", d_model=16, max_epochs=4, check_every=2, seed=seed)
         return probe.fit(valid, valid, accuracy_objective(valid)).predict_proba(test)
 
     first = run(7)
@@ -172,7 +172,7 @@ def test_early_stopping_needs_strict_improvement(
         calls.append(len(calls))
         return score, {"check": len(calls)}
 
-    probe = SequenceProbe(hidden=8, max_epochs=100, check_every=2, patience=3)
+    probe = SequenceProbe(d_model=8, max_epochs=100, check_every=2, patience=3)
     probe.fit(valid, valid, Objective(flat, True, "flat"))
     assert len(calls) == 4
     assert probe.best_epoch_ == 1 and probe.valid_info_ == {"check": 1}
@@ -228,6 +228,6 @@ def test_event_pipeline_on_real_audio(
     [fold] = stored["folds"]
     assert set(fold["postprocessing"]) == {"median_filter_ms", "min_duration", "threshold"}
     assert set(fold["references"]) == set(task.targets["test"])
-    for metric, score in result.scores.items():
+    for metric in task.evaluation:
         recomputed = sed_eval_score(sed_eval, metric, fold["events"], fold["references"])
-        assert recomputed == pytest.approx(score.folds[0], abs=1e-9), metric
+        assert recomputed == pytest.approx(result.scores[metric].folds[0], abs=1e-9), metric

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-MetricKind = Literal["scene", "event"]
+MetricKind = Literal["scene", "event", "frames"]
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,12 @@ class Metric:
     Attributes:
         name: The HEAR metric name (``"top1_acc"``, ``"event_onset_200ms_fms"``...).
         fn: Pure function ``(predictions, targets) -> float``: scene scores ``(n, C)`` and
-            targets ``(n, C)``, or event lists by file (``(predictions, references)``).
+            targets ``(n, C)``, or event lists by file (``(predictions, references)``), or
+            for ``"frames"`` metrics ``(scores, references, labels)`` with frame scores by file
+            (:class:`~hearbench.frame_scores.ClipScores`).
         higher_is_better: Direction of the score.
-        kind: ``"scene"`` or ``"event"``: what ``fn`` takes.
+        kind: ``"scene"``, ``"event"`` or ``"frames"`` (threshold-free event metrics of the
+            frame scores, scored on every event task beside its own metrics): what ``fn`` takes.
         per_item: For a metric that is the mean of a value per test item, the function
             ``(predictions, targets) -> (n,)`` of those values; ``None`` otherwise. Resampling
             statistics (bootstrap, paired tests) use it to avoid recomputing ``fn``.

@@ -6,8 +6,11 @@ look metrics up here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from hearbench.api import HearbenchError
-from hearbench.metrics import events, scene
+from hearbench.metrics import events, psds, scene
 from hearbench.metrics.base import Metric, MetricKind
 
 METRICS: dict[str, Metric] = {
@@ -25,9 +28,13 @@ METRICS: dict[str, Metric] = {
             "event_onset_offset_50ms_20perc_fms", events.event_onset_offset_50ms_20perc_fms, True, "event"
         ),
         Metric("segment_1s_er", events.segment_1s_er, False, "event"),
+        Metric("psds1", psds.psds1, True, "frames"),
+        Metric("psds2", psds.psds2, True, "frames"),
+        Metric("segment_1s_pauroc", psds.segment_1s_pauroc, True, "frames"),
     )
 }
-"""Every metric by HEAR name, in the order heareval lists them."""
+"""Every metric by name: HEAR's in the order heareval lists them, then the frame-score metrics
+(:mod:`hearbench.metrics.psds`) that every event task is scored with in addition."""
 
 
 def metrics_of(kind: MetricKind) -> dict[str, Metric]:
@@ -48,3 +55,15 @@ def get_metric(name: str, kind: MetricKind | None = None) -> Metric:
         what = f"not of kind {kind!r}" if kind is not None and metric is not None else "unknown"
         raise HearbenchError(f"metric {name!r} is {what}; choose from {known}")
     return metric
+
+
+def frame_metric_scores(
+    scores: Mapping[str, Any], references: Mapping[str, Any], labels: Sequence[str]
+) -> dict[str, float]:
+    """Every ``"frames"`` metric of one fold: frame scores by file, references, vocabulary.
+
+    Empty, with a warning, where ``sed_scores_eval`` is not installed (:func:`psds.available`).
+    """
+    if not psds.available():
+        return {}
+    return {name: m(scores, references, labels) for name, m in METRICS.items() if m.kind == "frames"}

@@ -7,6 +7,11 @@ probabilities (softmax for multiclass, sigmoid for multilabel). ``param_grid`` l
 hyperparameter settings the protocol searches. ``OPTIONS`` declares the keys ``param_grid``
 accepts (:class:`~hearbench.options.OptionSet`); :func:`hearbench.probes.resolve_probe_options`
 validates them before any work starts.
+
+For its cost (:mod:`hearbench.complexity.head`), a fitted probe exposes ``head_module`` (the
+trained network, whose parameters are the head's) and ``head_forward`` (the computation
+``predict_proba`` runs on one clip's frames, in torch, so that its multiply-accumulates can be
+traced like an embedder's).
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import abc
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.options import OptionSet
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,15 @@ class Probe(abc.ABC):
     @abc.abstractmethod
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         """Per-label probabilities ``(n, C)``."""
+
+    def head_module(self) -> torch.nn.Module | None:
+        """The trained network whose parameters are the head's; ``None`` when it learns none."""
+        return None
+
+    @abc.abstractmethod
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Scores of one clip's frames ``(T, D)`` (or of one scene embedding, ``T = 1``),
+        computed as :meth:`predict_proba` computes them, in torch, for tracing the head's cost."""
 
     def get_params(self) -> dict[str, Any]:
         """Hyperparameters (the ``__init__`` fields), JSON-able."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 
 from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
@@ -50,6 +51,16 @@ class KNNProbe(Probe):
         score, info = objective.evaluate(self.predict_proba(valid))
         self.valid_score_, self.valid_info_ = float(score), dict(info)
         return self
+
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        """Neighbour label frequencies; the stored training set is data, not parameters."""
+        if self.train_X_ is None or self.train_Y_ is None:
+            raise HearbenchError("knn: call fit before head_forward")
+        k = min(self.k, self.train_X_.shape[0])
+        x = frames.float()
+        x = x / (torch.linalg.vector_norm(x, dim=1, keepdim=True) + 1e-12)
+        nearest = (x @ torch.from_numpy(self.train_X_).T).topk(k, dim=1).indices
+        return torch.from_numpy(self.train_Y_)[nearest].mean(dim=1)
 
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         if self.train_X_ is None or self.train_Y_ is None:

@@ -76,6 +76,23 @@ class LinearProbe(Probe):
         self.valid_score_, self.valid_info_ = float(score), dict(info)
         return self
 
+    def head_module(self) -> torch.nn.Linear:
+        """The fitted logistic regression as a ``Linear(D, C)`` (float64, as it is fitted)."""
+        if self.weight_ is None or self.bias_ is None:
+            raise HearbenchError("linear: call fit before head_module")
+        n_features, n_labels = self.weight_.shape
+        layer = torch.nn.Linear(n_features, n_labels, dtype=torch.float64)
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(self.weight_.T))
+            layer.bias.copy_(torch.from_numpy(self.bias_))
+        return layer
+
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        if self.mean_ is None or self.scale_ is None:
+            raise HearbenchError("linear: call fit before head_forward")
+        x = (frames.double() - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
+        return output_activation(self.head_module()(x), self.prediction_type)
+
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         if self.weight_ is None or self.bias_ is None or self.mean_ is None or self.scale_ is None:
             raise HearbenchError("linear: call fit before predict_proba")

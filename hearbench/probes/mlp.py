@@ -173,6 +173,16 @@ class MLPProbe(Probe):
         )
         return self
 
+    def head_module(self) -> torch.nn.Sequential:
+        if self.model_ is None:
+            raise HearbenchError("mlp: call fit before head_module")
+        return self.model_
+
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        model = self.head_module().eval()
+        with matmul_precision(self.precision):
+            return output_activation(model(frames.float()).float(), self.prediction_type)
+
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         """Probabilities in evaluation mode, ``batch_size`` rows at a time (as heareval's loaders)."""
         if self.model_ is None:

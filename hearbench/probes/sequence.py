@@ -1,27 +1,31 @@
-"""Sequence probe: a small bidirectional GRU over the frame embeddings of each clip.
+"""Sequence probe: a family of sequence heads over the frame embeddings of each clip.
 
 A frame-wise probe (linear, MLP) labels every frame from that frame alone. Sound event
 detection profits from temporal context: the EfficientSED study (Morocutti, Schmid et al.,
 "Exploring Performance-Complexity Trade-Offs in Sound Event Detection", EUSIPCO 2025,
 arXiv:2503.11373) stacks sequence models (transformer blocks, BiGRU, attention, TCN, Mamba)
-on frame-wise MobileNets and finds that the right one clearly improves the
-performance-complexity trade-off at every model size. A one-layer BiGRU is the default here rather than a small transformer: it is cheap on CPU,
-needs no positional encoding, runs on clips of any length and trains reliably from the few
-clips an event task has.
+on frame-wise MobileNets and finds that which one gives the best trade-off depends on which
+cost counts. The ``head`` option picks the context model
+(:mod:`hearbench.probes.sequence_nets`): ``bigru`` (the default: cheap on CPU, no positional
+encoding, reliable from the few clips an event task has), ``transformer`` (rotary positions),
+``tcn`` (dilated convolutions), and the no-context references ``mlp`` and ``linear``; ``d_model``
+sets the width and ``layers`` the depth. Every variant trains and is selected the same way,
+and its frame probabilities go through the task's event post-processing like any probe's.
 
-Network: standardisation with the training set's per-feature mean and std → Linear(``hidden``)
-→ ReLU → Dropout → BiGRU (one layer, ``hidden // 2`` units per direction; padding never
-reaches a clip's outputs) → Dropout → Linear(n_labels); sigmoid per frame
-for multilabel tasks (event tasks), softmax for multiclass. Training: Adam at ``lr`` on
-mini-batches of ``batch_size`` whole clips (shuffled with the seed), the loss averaged over the
-real frames of the batch, gradients clipped to norm ``grad_clip``. Early stopping as
-:class:`~hearbench.probes.mlp.MLPProbe`: the validation objective checked every
-``check_every`` epochs, stop after ``patience`` checks without strict improvement (NaN never
-improves), the best checkpoint kept.
+Network: standardisation with the training set's per-feature mean and std → Linear(``d_model``)
+→ ReLU → Dropout → context (padding never reaches a clip's outputs) → Dropout →
+Linear(n_labels); sigmoid per frame for multilabel tasks (event tasks), softmax for
+multiclass. Training: Adam at ``lr`` on mini-batches of ``batch_size`` whole clips (shuffled
+with the seed), the loss averaged over the real frames of the batch, gradients clipped to norm
+``grad_clip``. Early stopping as :class:`~hearbench.probes.mlp.MLPProbe`: the validation
+objective checked every ``check_every`` epochs, stop after ``patience`` checks without strict
+improvement (NaN never improves), the best checkpoint kept.
 
-The grid is hidden {128, 256} × lr {1e-3, 3e-4}, in ``ParameterGrid`` order (keys sorted,
-last varying fastest); ``param_grid`` takes overrides of any setting (a list or a scalar) and
-``points`` (keep the first ``points``).
+The grid is d_model {128, 256} × lr {1e-3, 3e-4} for ``head=bigru``, ``layers=1``, in
+``ParameterGrid`` order (keys sorted, last varying fastest); ``param_grid`` takes overrides of
+any setting (a list or a scalar, ``head`` and ``layers`` included) and ``points`` (keep the
+first ``points``). For ``head=linear`` the unused ``d_model`` and ``layers`` collapse to one
+point.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
 from hearbench.probes.mlp_net import parameter_grid
+from hearbench.probes.sequence_nets import HEADS, SequenceNet, check_width
 from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import as_tensor, logit_loss, output_activation
 
@@ -45,68 +50,15 @@ SEQUENCE_GRID: dict[str, list[Any]] = {
     "batch_size": [8],
     "check_every": [5],
     "dropout": [0.1],
+    "d_model": [128, 256],
     "grad_clip": [1.0],
-    "hidden": [128, 256],
+    "head": ["bigru"],
+    "layers": [1],
     "lr": [1e-3, 3e-4],
     "max_epochs": [300],
     "patience": [8],
 }
 PREDICT_CLIPS = 64
-
-
-def reverse_clips(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each clip of a padded batch ``(B, T, ·)`` in time, leaving its padding in place."""
-    steps = torch.arange(x.shape[1])[None, :]
-    index = torch.where(steps < lengths[:, None], lengths[:, None] - 1 - steps, steps)
-    return x.gather(1, index[:, :, None].expand(-1, -1, x.shape[2]))
-
-
-class SequenceNet(torch.nn.Module):
-    """Standardise → project → BiGRU → per-frame logits, on padded batches of clips.
-
-    The two GRU directions run as two GRUs, the backward one on each clip reversed within its
-    length, so padding only ever follows a clip's frames and never reaches their outputs.
-
-    Args:
-        n_features: Embedding width.
-        n_labels: Number of labels.
-        hidden: Width of the projection and of the BiGRU output (both directions).
-        dropout: Dropout after the projection and after the BiGRU.
-        mean: Per-feature mean subtracted from the input.
-        scale: Per-feature scale the centred input is divided by.
-    """
-
-    mean: torch.Tensor
-    scale: torch.Tensor
-
-    def __init__(
-        self,
-        n_features: int,
-        n_labels: int,
-        hidden: int,
-        dropout: float,
-        mean: torch.Tensor,
-        scale: torch.Tensor,
-    ) -> None:
-        super().__init__()
-        self.register_buffer("mean", mean.reshape(1, 1, n_features).clone())
-        self.register_buffer("scale", scale.reshape(1, 1, n_features).clone())
-        self.project = torch.nn.Linear(n_features, hidden)
-        self.dropout = torch.nn.Dropout(dropout)
-        self.forward_gru = torch.nn.GRU(hidden, hidden // 2, batch_first=True)
-        self.backward_gru = torch.nn.GRU(hidden, hidden // 2, batch_first=True)
-        self.head = torch.nn.Linear(hidden, n_labels)
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Logits ``(B, T, C)`` of padded clips ``x`` ``(B, T, F)`` with ``lengths`` ``(B,)``.
-
-        Rows past a clip's length are padding; their logits are meaningless.
-        """
-        h = self.dropout(torch.relu(self.project((x - self.mean) / self.scale)))
-        ahead, _ = self.forward_gru(h)
-        behind, _ = self.backward_gru(reverse_clips(h, lengths))
-        both = torch.cat([ahead, reverse_clips(behind, lengths)], dim=-1)
-        return self.head(self.dropout(both))
 
 
 def clip_bounds(data: ProbeData, who: str = "sequence") -> np.ndarray:
@@ -142,10 +94,12 @@ def _pad(rows: torch.Tensor, bounds: np.ndarray, clips: np.ndarray) -> tuple[tor
 
 @dataclass
 class SequenceProbe(Probe):
-    """Bidirectional GRU over each clip's frames (see module docstring).
+    """A sequence head over each clip's frames (see module docstring).
 
     Attributes:
-        hidden: Projection width and BiGRU output width (``hidden // 2`` per direction).
+        head: Context model, one of :data:`~hearbench.probes.sequence_nets.HEADS`.
+        d_model: Projection and context width (BiGRU: ``d_model // 2`` units per direction).
+        layers: Layers of the context model.
         lr: Adam learning rate.
         dropout: Dropout probability.
         batch_size: Clips per training batch.
@@ -163,14 +117,18 @@ class SequenceProbe(Probe):
             Option("check_every", "int", SEQUENCE_GRID["check_every"], "epochs between validation checks", minimum=1, grid=True),
             Option("dropout", "float", SEQUENCE_GRID["dropout"], "dropout probability", minimum=0.0, grid=True),
             Option("grad_clip", "float", SEQUENCE_GRID["grad_clip"], "maximum gradient norm (0: no clipping)", minimum=0.0, grid=True),
-            Option("hidden", "int", SEQUENCE_GRID["hidden"], "projection and BiGRU width (even)", minimum=2, grid=True),
+            Option("d_model", "int", SEQUENCE_GRID["d_model"], "width of the projection and the context model", minimum=2, grid=True),
+            Option("head", "str", SEQUENCE_GRID["head"], "context model of the sequence head", choices=HEADS, grid=True),
+            Option("layers", "int", SEQUENCE_GRID["layers"], "layers of the context model", minimum=1, grid=True),
             Option("lr", "float", SEQUENCE_GRID["lr"], "Adam learning rate", minimum=0.0, exclusive=True, grid=True),
             Option("max_epochs", "int", SEQUENCE_GRID["max_epochs"], "upper bound on training epochs", minimum=1, grid=True),
             Option("patience", "int", SEQUENCE_GRID["patience"], "checks without improvement before stopping", minimum=1, grid=True),
             Option("points", "int", None, "keep the first grid points (default: all)", minimum=1),
         ),
     )
-    hidden: int = 128
+    head: str = "bigru"
+    d_model: int = 128
+    layers: int = 1
     lr: float = 1e-3
     dropout: float = 0.1
     batch_size: int = 8
@@ -183,19 +141,27 @@ class SequenceProbe(Probe):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.hidden < 2 or self.hidden % 2:
-            raise HearbenchError(f"sequence: hidden must be an even number >= 2, got {self.hidden}")
-        for key in ("batch_size", "max_epochs", "check_every", "patience"):
+        if self.head not in HEADS:
+            raise HearbenchError(f"sequence: head must be one of {', '.join(HEADS)}, got {self.head!r}")
+        problem = check_width(self.head, int(self.d_model))
+        if problem is not None:
+            raise HearbenchError(f"sequence: {problem}")
+        for key in ("batch_size", "max_epochs", "check_every", "patience", "layers"):
             if int(getattr(self, key)) < 1:
                 raise HearbenchError(f"sequence: {key} must be at least 1, got {getattr(self, key)}")
 
     @classmethod
     def param_grid(cls, **protocol: Any) -> list[dict[str, Any]]:
-        """hidden × lr grid; ``protocol`` may override any setting (list or scalar) or ``points``."""
+        """d_model × lr grid; ``protocol`` may override any setting (list or scalar) or ``points``."""
         protocol = cls.OPTIONS.resolve(protocol, defaults=False)
         points = protocol.pop("points", None)
         overrides = {k: v if isinstance(v, list) else [v] for k, v in protocol.items()}
-        confs = parameter_grid({**SEQUENCE_GRID, **overrides})
+        confs = []
+        for conf in parameter_grid({**SEQUENCE_GRID, **overrides}):
+            if conf["head"] == "linear":  # no projection, no context: one point per other setting
+                conf = {**conf, "d_model": SEQUENCE_GRID["d_model"][0], "layers": 1}
+            if conf not in confs:
+                confs.append(conf)
         return confs if points is None else confs[: int(points)]
 
     def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> SequenceProbe:
@@ -206,10 +172,12 @@ class SequenceProbe(Probe):
         model = SequenceNet(
             X.shape[1],
             Y.shape[1],
-            self.hidden,
+            self.d_model,
             self.dropout,
             X.mean(dim=0),
             X.std(dim=0, unbiased=False) + 1e-8,
+            self.head,
+            self.layers,
         )
         optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
         clips = np.flatnonzero(np.diff(bounds) > 0)
@@ -248,6 +216,16 @@ class SequenceProbe(Probe):
             stopping.best_epoch,
         )
         return self
+
+    def head_module(self) -> SequenceNet:
+        if self.model_ is None:
+            raise HearbenchError("sequence: call fit before head_module")
+        return self.model_
+
+    def head_forward(self, frames: torch.Tensor) -> torch.Tensor:
+        model = self.head_module().eval()
+        lengths = torch.tensor([frames.shape[0]], dtype=torch.int64)
+        return output_activation(model(frames.float()[None], lengths)[0], self.prediction_type)
 
     def predict_proba(self, data: ProbeData) -> np.ndarray:
         if self.model_ is None:

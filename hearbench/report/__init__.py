@@ -25,7 +25,7 @@ from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
 from hearbench.report.budget import budget_text, check_budget
 from hearbench.report.html import report_page
-from hearbench.report.plots import figure_captions, write_plots
+from hearbench.report.plots import check_cost_axes, figure_captions, write_plots
 from hearbench.report.render import FORMATS, frame_markdown, render
 from hearbench.report.robustness_plots import write_robustness_plots
 from hearbench.report.robustness_table import (
@@ -96,8 +96,10 @@ def write_report(
         out_dir: Folder for the outputs (created if needed).
         formats: Formats among ``md``, ``csv``, ``tex`` (tables) and ``html``
             (``index.html``).
-        x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, or any
-            numeric complexity key).
+        x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, the
+            head's ``head_params``/``head_macs_per_second``, the embedder + head
+            ``total_params``/``total_macs_per_second``, or another numeric complexity key;
+            :func:`hearbench.report.plots.check_cost_axes`).
         with_published: Published scores to add: a suite name (``"hear2021"``), a
             leaderboard CSV, or results.
         stats: Compute bootstrap intervals and paired tests from stored predictions.
@@ -116,11 +118,12 @@ def write_report(
         The files written: tables in ``formats`` order, probe tables, plots, then the page.
 
     Raises:
-        HearbenchError: if there is nothing to report or a format is unknown.
+        HearbenchError: if there is nothing to report, a format is unknown or a cost is.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise HearbenchError(f"format(s) {unknown} unknown; choose from {', '.join(FORMATS)}")
+    check_cost_axes(x)
     budget = check_budget(budget or {})
     results, entries = _inputs(results_dir_or_results)
     if with_published is not None:

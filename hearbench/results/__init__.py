@@ -22,10 +22,12 @@ from hearbench.results.records import (
     result_predictions,
     write_result,
 )
+from hearbench.results.rescore import frame_metrics_per_fold
 
 __all__ = [
     "Result",
     "Score",
+    "frame_metrics_per_fold",
     "leaderboard",
     "load_published",
     "load_results",
