@@ -1,4 +1,4 @@
-"""The stored reference results and sweeps regenerate their committed reports byte for byte."""
+"""The stored results regenerate their committed reports byte for byte."""
 
 from __future__ import annotations
 
@@ -48,6 +48,20 @@ def test_sweeps_report_regenerates_identically(tmp_path: Path) -> None:
     out = tmp_path / "report"
     _report(RESULTS / "sweeps", out)
     _same_files(out, RESULTS / "sweeps" / "report")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("robustness", ["--budget", "params=128000", "--budget", "macs_per_second=30e6"]),
+        ("event-metrics", ["--n-boot", "200", "--x", "head_macs_per_second,total_macs_per_second,total_params"]),
+    ],
+)
+def test_other_stored_reports_regenerate_identically(tmp_path: Path, name: str, extra: list[str]) -> None:
+    out = tmp_path / "report"
+    _report(RESULTS / name, out, *extra)
+    _same_files(out, RESULTS / name / "report")
 
 
 def test_reference_runs_are_complete_and_recomputable() -> None:
