@@ -18,7 +18,9 @@ def test_local_instance_binds_to_loopback(tmp_path: Path, monkeypatch: pytest.Mo
 
     seen: dict[str, Any] = {}
 
-    def probe_addresses(ray_module: Any, jobs: Any, settings: Any, local: bool) -> list[Any]:
+    def probe_addresses(
+        ray_module: Any, jobs: Any, settings: Any, local: bool, on_outcome: Any = None
+    ) -> list[Any]:
         seen["driver"] = ray_module.util.get_node_ip_address()
         seen["nodes"] = [n["NodeManagerAddress"] for n in ray_module.nodes()]
         seen["worker"] = ray_module.get(

@@ -87,8 +87,10 @@ def test_registry_and_direction() -> None:
 def test_one_registry_for_every_metric() -> None:
     from hearbench.tasks.format import ALL_METRICS
 
-    assert ALL_METRICS == metric_names() == tuple(METRICS)
-    assert metric_names() == (
+    assert metric_names() == tuple(METRICS)
+    assert metric_names("frames") == ("psds1", "psds2", "segment_1s_pauroc")
+    assert metric_names("scene") + metric_names("event") == ALL_METRICS
+    assert ALL_METRICS == (
         "top1_acc",
         "pitch_acc",
         "chroma_acc",
@@ -100,7 +102,8 @@ def test_one_registry_for_every_metric() -> None:
         "event_onset_offset_50ms_20perc_fms",
         "segment_1s_er",
     )
-    assert {**SCENE_METRICS, **EVENT_METRICS} == METRICS and not set(SCENE_METRICS) & set(EVENT_METRICS)
+    assert {n: METRICS[n] for n in ALL_METRICS} == {**SCENE_METRICS, **EVENT_METRICS}
+    assert not set(SCENE_METRICS) & set(EVENT_METRICS)
     assert [n for n, m in METRICS.items() if not m.higher_is_better] == ["segment_1s_er"]
     assert get_metric("segment_1s_er", "event").kind == "event"
     with pytest.raises(HearbenchError, match="'top1_acc' is not of kind 'event'; choose from event_onset_200ms_fms"):

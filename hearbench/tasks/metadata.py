@@ -17,7 +17,9 @@ from hearbench.metrics import metric_names
 EMBEDDING_TYPES = ("scene", "event")
 PREDICTION_TYPES = ("multiclass", "multilabel")
 SPLIT_MODES = ("trainvaltest", "presplit_kfold", "new_split_kfold")
-ALL_METRICS = metric_names()
+ALL_METRICS = metric_names("scene") + metric_names("event")
+"""Metrics a task may list in ``evaluation`` (HEAR's; the frame-score metrics such as PSDS are
+computed for every event task beside them and are never a task's primary metric)."""
 MIN_FOLDS = 3
 
 
