@@ -84,11 +84,6 @@ def test_random_weights_variants_share_the_digest_but_never_a_preset_id() -> Non
     assert mn.config.pretrained is False
 
 
-STORED_ID_CHANGES = {"mn04_as-9a425142": "mn04_as"}
-"""Stored results whose id the configuration identity renames: the sweep point that restates
-mn04_as's own options (layers=clf1, window mode, 50 ms) is the preset mn04_as itself."""
-
-
 @pytest.mark.parametrize("folder", ["reference", "sweeps"])
 def test_stored_results_keep_their_digests_and_ids(folder: str) -> None:
     results = read_results(REPO / "results" / folder)
@@ -102,7 +97,7 @@ def test_stored_results_keep_their_digests_and_ids(folder: str) -> None:
         stored = str(e["id"])
         if "-" in stored:
             assert config.digest()[:8] == stored.split("-")[-1]
-        assert configuration_id(config) == STORED_ID_CHANGES.get(stored, stored), stored
+        assert configuration_id(config) == stored, stored
 
 
 def _plugin_family() -> str:

@@ -35,6 +35,7 @@ from hearbench.results import (
     prune_results,
     read_result,
     read_results,
+    result_predictions,
     write_result,
 )
 
@@ -283,11 +284,19 @@ def test_new_predictions_recompute_every_metric_exactly(task: Path, tmp_path: Pa
         assert again == list(score.folds), metric
 
 
-def test_legacy_stored_results_read_as_they_are() -> None:
-    root = Path(__file__).resolve().parents[1] / "results" / "reference"
-    results = read_results(root)
-    assert len(results) == 24
-    assert all(not r.paired for r in results)
+def test_results_written_before_the_predictions_digest_still_read() -> None:
+    # a result and its predictions as an earlier release stored them (no digest, rounded scores)
+    root = Path(__file__).resolve().parent / "data" / "legacy-results"
+    [legacy] = read_results(root)
+    assert not legacy.paired and legacy.primary.mean == pytest.approx(0.411, abs=5e-4)
+    assert result_predictions(root, legacy) is not None
+
+
+def test_stored_results_are_units_with_their_predictions() -> None:
+    root = Path(__file__).resolve().parents[1] / "results"
+    for folder in ("reference", "sweeps", "robustness", "event-metrics"):
+        results = read_results(root / folder)
+        assert results and all(r.paired for r in results), folder
 
 
 def test_out_of_space_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

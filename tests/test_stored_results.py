@@ -67,7 +67,7 @@ def test_other_stored_reports_regenerate_identically(tmp_path: Path, name: str, 
 def test_reference_runs_are_complete_and_recomputable() -> None:
     results = read_results(RESULTS / "reference")
     cells = {(r.embedder_id, str(r.task["name"]), str(r.probe["name"])) for r in results}
-    tasks = {"fsdd-digit", "fsdd-speaker", "mridangam-stroke", "mridangam-tonic", "urbansound8k", "events"}
+    tasks = {"fsdd-digit", "fsdd-speaker", "mridangam-stroke", "mridangam-tonic", "urbansound8k", "esc10", "events"}
     assert cells == {(e, t, p) for e in ("baseline", "mn04_as") for t in tasks for p in ("linear", "mlp")}
     for result in results:
         assert result.embedder["pretrained"] is True
@@ -139,7 +139,7 @@ def test_frame_pivots_to_the_stored_leaderboard(data_dir: Path) -> None:
     stored = list(csv.DictReader((RESULTS / "reference" / "report" / "leaderboard.csv").open()))
     assert len(wide) == len(stored)
     tasks = [c for c in stored[0] if c in wide.columns]
-    assert len(tasks) == 25
+    assert len(tasks) == 26
     for row in stored:
         source = "published" if row["published"] == "true" else "local"
         values = wide.loc[(source, row["embedder"], row["probe"])]
