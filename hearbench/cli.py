@@ -496,6 +496,7 @@ def report(
         aggregate_over=aggregate_over or None,
         impute=impute,
         budget=limits,
+        on_stage=lambda text: click.echo(f"report: {text}", err=True),
     )
     for path in written:
         click.echo(str(path))

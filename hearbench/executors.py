@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,7 +130,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         if existing is not None and is_same_run(existing, task.checksum(), settings):
             log.info("%s exists; skipping (resume)", path)
             return JobOutcome(job, True, str(path), existing.primary.mean, stored=True)
-        complexity = _complexity(embedder) if settings.with_complexity else None
+        complexity = _complexity(embedder, settings.progress) if settings.with_complexity else None
         common: dict[str, Any] = {
             "cache": EmbeddingCache(settings.cache_dir) if settings.cache_dir else None,
             "out_dir": settings.out_dir,
@@ -168,15 +169,31 @@ def error_line(where: str, exc: BaseException) -> str:
 _COMPLEXITY: dict[str, dict[str, Any]] = {}
 
 
-def _complexity(embedder: Any) -> dict[str, Any] | None:
-    """Complexity of an embedder configuration, measured once per process."""
+def _complexity(embedder: Any, progress: bool = False) -> dict[str, Any] | None:
+    """Complexity of an embedder configuration, measured once per process.
+
+    With ``progress`` the measurement is announced (it takes seconds to a minute) and its
+    outcome printed in one line.
+    """
     try:
         from hearbench.complexity import measure_complexity
     except ImportError:
         return None
     key = embedder.config.digest()
     if key not in _COMPLEXITY:
+        from tqdm.auto import tqdm
+
+        if progress:
+            tqdm.write(f"complexity of {embedder.name}: measuring parameters, MACs and latency")
+        start = time.perf_counter()
         _COMPLEXITY[key] = measure_complexity(embedder).to_dict()
+        if progress:
+            figures = _COMPLEXITY[key]
+            tqdm.write(
+                f"complexity of {embedder.name}: {figures.get('params', 0):,} parameters, "
+                f"{float(figures.get('macs_per_second') or 0):.3g} MACs per second of audio "
+                f"({time.perf_counter() - start:.1f} s)"
+            )
     return _COMPLEXITY[key]
 
 

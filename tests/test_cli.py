@@ -75,6 +75,9 @@ def test_run_and_report_on_demo_task(tmp_path: Path) -> None:
     # each result is printed as it lands; a rerun shows what it took from the stored results
     live = [line for line in text.splitlines() if line.startswith("ok      ")]
     assert len(live) == 2 and "baseline × demo-texture × linear: " in live[0]
+    # the complexity measurement says what it does, and what it found, once per configuration
+    assert text.count("complexity of baseline: measuring parameters, MACs and latency") == 1
+    assert "complexity of baseline: 0 parameters, " in text
     code, again = invoke(
         "run", "--embedder", "baseline", "--task", str(task), "--probe", "linear",
         "--out", str(out), "--cache", str(tmp_path / "cache"),
@@ -89,6 +92,8 @@ def test_run_and_report_on_demo_task(tmp_path: Path) -> None:
     assert result["complexity"]["macs_per_second"] > 0
     code, text = invoke("report", str(out), "--out", str(tmp_path / "report"), "--x", "macs_per_second")
     assert code == 0, text
+    assert "report: statistics: bootstrap intervals and paired tests of 2 results (1000 resamples)" in text
+    assert "report: tables of 2 rows × 1 tasks" in text and "report: plots against macs_per_second" in text
     board = (tmp_path / "report" / "leaderboard.md").read_text()
     assert "baseline" in board and "demo-texture" in board
     assert (tmp_path / "report" / "score_vs_macs_per_second.png").stat().st_size > 1000

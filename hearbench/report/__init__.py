@@ -17,7 +17,7 @@ byte-identical files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from hearbench.api import HearbenchError
@@ -87,6 +87,7 @@ def write_report(
     impute: bool = False,
     plots: bool = True,
     budget: Mapping[str, float] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the leaderboard tables and plots of some results.
 
@@ -113,6 +114,7 @@ def write_report(
         plots: Write the plots.
         budget: Upper limits on complexity figures (``{"params": 128000}``), drawn on every
             complexity plot with the rows inside them marked.
+        on_stage: Called with one line as each long stage starts (statistics, tables, plots).
 
     Returns:
         The files written: tables in ``formats`` order, probe tables, plots, then the page.
@@ -143,7 +145,10 @@ def write_report(
     build_leaderboard(results, None, aggregate_over, impute)  # bad task sets fail before the stats
     cell_stats = None
     significance = None
+    stage = on_stage or (lambda _text: None)
     if stats and any(p is not None for _, p in entries):
+        paired = sum(p is not None for _, p in entries)
+        stage(f"statistics: bootstrap intervals and paired tests of {paired} results ({n_boot} resamples)")
         cell_stats = cell_statistics(entries, n_boot, alpha, seed, method)
         significance = (
             f"paired {method} test over shared test items, {n_boot} resamples, p ≥ {alpha:g}"
@@ -153,7 +158,9 @@ def write_report(
 
     plot_paths: dict[str, list[Path]] = {}
     robust_plots: dict[str, list[Path]] = {}
+    stage(f"tables of {len(board.rows)} rows × {len(board.columns)} tasks")
     if plots:
+        stage(f"plots against {', '.join(x)}")
         plot_paths = write_plots(board, results, out, x, budget)
         robust_plots = write_robustness_plots(all_results, out, x, budget)
     written = []
