@@ -24,7 +24,6 @@ legacy when their predictions predate it too.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -42,6 +41,7 @@ from hearbench.predictions import (
     write_predictions,
 )
 from hearbench.robustness_summary import RobustnessSummary
+from hearbench.weights import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -245,14 +245,6 @@ def read_result(path: str | Path) -> Result:
     return Result.from_dict(data, str(p))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def pair_problem(path: str | Path, result: Result) -> str | None:
     """Why the result at ``path`` disagrees with its predictions file, or ``None`` when it agrees."""
     preds = predictions_path(Path(path))
@@ -264,7 +256,7 @@ def pair_problem(path: str | Path, result: Result) -> str | None:
         return None
     if not preds.is_file():
         return f"{preds}: predictions file missing"
-    if _sha256(preds) != result.predictions_sha256:
+    if sha256_file(preds) != result.predictions_sha256:
         return f"{preds}: does not match its result (sha256 differs)"
     return None
 

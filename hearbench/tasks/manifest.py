@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hearbench.api import HearbenchError
+from hearbench.weights import sha256_file
 
 MANIFEST = "audio_manifest.json"
 FORMAT = 1
@@ -44,20 +45,11 @@ class AudioRecord:
         return data
 
 
-def hash_file(path: Path) -> str:
-    """Hex sha256 of a file's content."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_manifest(root: Path, relative: Iterable[str]) -> Path:
     """Record size and sha256 of every file of ``relative`` (paths under ``root``) in
     ``root/audio_manifest.json`` (byte-identical for identical audio)."""
     files = {
-        rel: AudioRecord((root / rel).stat().st_size, hash_file(root / rel)).to_json()
+        rel: AudioRecord((root / rel).stat().st_size, sha256_file(root / rel)).to_json()
         for rel in sorted(relative)
     }
     path = root / MANIFEST
@@ -130,7 +122,7 @@ def verified_audio(root: Path, relative: Iterable[str]) -> dict[str, str]:
         if last is not None and last.mtime_ns == stat.st_mtime_ns and last.size == stat.st_size:
             sha = last.sha256
         else:
-            sha = hash_file(path)
+            sha = sha256_file(path)
             seen[rel] = AudioRecord(stat.st_size, sha, stat.st_mtime_ns)
             changed = True
         if known is not None and sha != known.sha256:
@@ -172,7 +164,7 @@ def audit(root: Path, relative: Iterable[str]) -> list[str]:
             continue
         if not path.is_file():
             problems.append(f"{path}: audio file missing")
-        elif path.stat().st_size != known.size or hash_file(path) != known.sha256:
+        elif path.stat().st_size != known.size or sha256_file(path) != known.sha256:
             problems.append(f"{path}: audio differs from its manifest record ({manifest})")
     return problems
 
