@@ -8,12 +8,18 @@ byte-identical files.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from hearbench.api import HearbenchError
 from hearbench.report.frames import CSV_DECIMALS, csv_frame, display_frame
 from hearbench.report.notes import leaderboard_notes
 from hearbench.report.tables import Leaderboard
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 FORMATS = ("md", "csv", "tex", "html")
 TABLE_FORMATS = ("md", "csv", "tex")
@@ -88,19 +94,17 @@ def to_csv(board: Leaderboard) -> str:
     )
 
 
-def to_latex(board: Leaderboard) -> str:
-    """The leaderboard as a LaTeX ``table`` (needs ``booktabs``), footnotes below it."""
-    text, kind = display_frame(board)
-    bold = kind[text.columns].eq("best").map(lambda b: "textbf:--rwrap;" if b else "")
-    styler = (
+def latex_styler(text: pd.DataFrame) -> Styler:
+    """A text frame's LaTeX styler: no index, cells and headers escaped for LaTeX."""
+    return (
         text.style.hide(axis="index")
         .format(escape="latex", formatter=tex_unicode)
         .format_index(escape="latex", formatter=tex_unicode, axis=1)
-        .apply(lambda _: bold, axis=None)
     )
-    tabular = styler.to_latex(
-        column_format="l" + "r" * (len(text.columns) - 1), hrules=True
-    )
+
+
+def latex_table(tabular: str, notes: Sequence[str]) -> str:
+    """A ``tabular`` in a LaTeX ``table`` (needs ``booktabs``), with ``notes`` below it."""
     lines = [
         r"\begin{table}",
         r"\centering",
@@ -108,11 +112,22 @@ def to_latex(board: Leaderboard) -> str:
         tabular.rstrip("\n"),
         r"\par\smallskip",
         r"\begin{minipage}{\linewidth}\scriptsize",
-        *(tex_escape(note) + r"\par" for note in leaderboard_notes(board)),
+        *(tex_escape(note) + r"\par" for note in notes),
         r"\end{minipage}",
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def to_latex(board: Leaderboard) -> str:
+    """The leaderboard as a LaTeX ``table`` (needs ``booktabs``), footnotes below it."""
+    text, kind = display_frame(board)
+    bold = kind[text.columns].eq("best").map(lambda b: "textbf:--rwrap;" if b else "")
+    styler = latex_styler(text).apply(lambda _: bold, axis=None)
+    tabular = styler.to_latex(
+        column_format="l" + "r" * (len(text.columns) - 1), hrules=True
+    )
+    return latex_table(tabular, leaderboard_notes(board))
 
 
 def render(board: Leaderboard, fmt: str) -> str:

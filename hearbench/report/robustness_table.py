@@ -17,7 +17,7 @@ import pandas as pd
 
 from hearbench.report.budget import budget_text, inside
 from hearbench.report.frames import CSV_DECIMALS, num
-from hearbench.report.render import frame_markdown, tex_escape, tex_unicode
+from hearbench.report.render import frame_markdown, latex_styler, latex_table
 from hearbench.report.tables import variant_names
 from hearbench.results import Result
 
@@ -114,22 +114,7 @@ def render_robustness(frame: pd.DataFrame, fmt: str, budget: Mapping[str, float]
     if fmt == "md":
         lines = "\n".join(f"- {note}" for note in notes(budget))
         return f"{frame_markdown(text)}\n\n{lines}\n"
-    styler = (
-        text.style.hide(axis="index")
-        .format(escape="latex", formatter=tex_unicode)
-        .format_index(escape="latex", formatter=tex_unicode, axis=1)
+    tabular = latex_styler(text).to_latex(
+        column_format="llll" + "l" + "r" * (len(text.columns) - 5), hrules=True
     )
-    tabular = styler.to_latex(column_format="llll" + "l" + "r" * (len(text.columns) - 5), hrules=True)
-    return "\n".join(
-        [
-            r"\begin{table}",
-            r"\centering",
-            r"\footnotesize",
-            tabular.rstrip("\n"),
-            r"\par\smallskip",
-            r"\begin{minipage}{\linewidth}\scriptsize",
-            *(tex_escape(note) + r"\par" for note in notes(budget)),
-            r"\end{minipage}",
-            r"\end{table}",
-        ]
-    ) + "\n"
+    return latex_table(tabular, notes(budget))
