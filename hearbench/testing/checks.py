@@ -157,26 +157,27 @@ def check_determinism(embedder: Embedder, context: CheckContext | None = None) -
     return "identical"
 
 
+def _valid_outputs_at(embedder: Embedder, ctx: CheckContext, seconds: float, where: str) -> int:
+    """Validate the timestamp and scene outputs of one ``seconds``-long clip; its frame count."""
+    audio, emb, stamps = ctx.timestamps(embedder, 1, seconds)
+    validate_timestamp_outputs(embedder, audio, emb, stamps, where)
+    audio, scene = ctx.scene(embedder, 1, seconds)
+    validate_scene_outputs(embedder, audio, scene, where)
+    return int(emb.shape[1])
+
+
 def check_short_clip(embedder: Embedder, context: CheckContext | None = None) -> str:
     """A clip shorter than one analysis window gives valid timestamp and scene outputs."""
     ctx = _context(context)
-    audio, emb, stamps = ctx.timestamps(embedder, 1, ctx.short_seconds)
-    where = f"{ctx.short_seconds * 1000:g} ms clip"
-    validate_timestamp_outputs(embedder, audio, emb, stamps, where)
-    audio, scene = ctx.scene(embedder, 1, ctx.short_seconds)
-    validate_scene_outputs(embedder, audio, scene, where)
-    return f"{ctx.short_seconds * 1000:g} ms: {emb.shape[1]} frame(s)"
+    frames = _valid_outputs_at(embedder, ctx, ctx.short_seconds, f"{ctx.short_seconds * 1000:g} ms clip")
+    return f"{ctx.short_seconds * 1000:g} ms: {frames} frame(s)"
 
 
 def check_long_clip(embedder: Embedder, context: CheckContext | None = None) -> str:
     """A long clip gives valid timestamp and scene outputs."""
     ctx = _context(context)
-    audio, emb, stamps = ctx.timestamps(embedder, 1, ctx.long_seconds)
-    where = f"{ctx.long_seconds:g} s clip"
-    validate_timestamp_outputs(embedder, audio, emb, stamps, where)
-    audio, scene = ctx.scene(embedder, 1, ctx.long_seconds)
-    validate_scene_outputs(embedder, audio, scene, where)
-    return f"{ctx.long_seconds:g} s: {emb.shape[1]} frames"
+    frames = _valid_outputs_at(embedder, ctx, ctx.long_seconds, f"{ctx.long_seconds:g} s clip")
+    return f"{ctx.long_seconds:g} s: {frames} frames"
 
 
 def check_no_timestamp_drift(embedder: Embedder, context: CheckContext | None = None) -> str:
