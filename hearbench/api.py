@@ -23,6 +23,12 @@ class HearbenchError(Exception):
     """An error with a one-line message meant for the user (bad input, bad option, ...)."""
 
 
+def exception_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (only ``Type`` when there is no message)."""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
 @dataclass(frozen=True)
 class LayerInfo:
     """One selectable layer of an embedder.

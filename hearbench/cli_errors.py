@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from hearbench.api import HearbenchError
+from hearbench.api import HearbenchError, exception_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,9 +44,8 @@ def friendly(fn: F) -> F:
         except Exception as exc:
             if debugging():
                 traceback.print_exc()
-            first = str(exc).splitlines()[0] if str(exc) else ""
             hint = "" if debugging() else " (--debug shows the traceback)"
-            click.echo(f"error: {type(exc).__name__}: {first}{hint}", err=True)
+            click.echo(f"error: {exception_line(exc)}{hint}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

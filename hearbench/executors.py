@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hearbench.api import HearbenchError
+from hearbench.api import HearbenchError, exception_line
 
 log = logging.getLogger(__name__)
 
@@ -151,19 +151,19 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
         else:
             result = evaluate(embedder, task, job.probe, **common)
         return JobOutcome(job, True, str(path), result.primary.mean)
-    except HearbenchError as exc:
-        log.debug("job failed:\n%s", traceback.format_exc())
-        return JobOutcome(job, False, error=str(exc))
     except Exception as exc:
         log.debug("job failed:\n%s", traceback.format_exc())
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return JobOutcome(job, False, error=f"{type(exc).__name__}: {first}")
+        return JobOutcome(job, False, error=job_error(exc))
+
+
+def job_error(exc: BaseException) -> str:
+    """The one-line error a job records: a :class:`HearbenchError` as it is, else ``Type: line``."""
+    return str(exc) if isinstance(exc, HearbenchError) else exception_line(exc)
 
 
 def error_line(where: str, exc: BaseException) -> str:
     """``WHERE: Type: first line of the message``, the one-line form of a foreign exception."""
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{where}: {type(exc).__name__}: {first}".rstrip(": ")
+    return f"{where}: {exception_line(exc)}"
 
 
 _COMPLEXITY: dict[str, dict[str, Any]] = {}

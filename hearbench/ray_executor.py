@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from hearbench.api import HearbenchError
-from hearbench.executors import Job, JobOutcome, RunSettings, run_job
+from hearbench.executors import Job, JobOutcome, RunSettings, job_error, run_job
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +61,6 @@ class EmbedStatus:
     cached: tuple[str, ...] = ()
     seconds: float = 0.0
     skipped: bool = False
-
-
-def _error_line(exc: BaseException) -> str:
-    """The one-line message a job records for ``exc`` (as :func:`run_job` words it)."""
-    if isinstance(exc, HearbenchError):
-        return str(exc)
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}"
 
 
 _WORKER_EMBEDDER: dict[str, Any] = {}
@@ -128,7 +120,7 @@ def embed_group(job: Job, probes: Sequence[str], settings: RunSettings, use_gpu:
         _, report = embed_task(embedder, task, EmbeddingCache(settings.cache_dir), progress=False)
     except Exception as exc:
         log.debug("embedding failed:\n%s", traceback.format_exc())
-        return EmbedStatus(error=_error_line(exc), seconds=time.perf_counter() - start)
+        return EmbedStatus(error=job_error(exc), seconds=time.perf_counter() - start)
     return EmbedStatus(computed=report.computed, cached=report.cached, seconds=time.perf_counter() - start)
 
 
@@ -139,7 +131,7 @@ def probe_job(status: EmbedStatus, job: Job, settings: RunSettings) -> JobOutcom
     try:
         embedder = _worker_embedder(job)
     except Exception as exc:
-        return JobOutcome(job, False, error=_error_line(exc))
+        return JobOutcome(job, False, error=job_error(exc))
     return run_job(job, settings, embedder)
 
 
@@ -270,7 +262,7 @@ def _run(
                 try:
                     outcome = dataclasses.replace(ray.get(ref), job=job)
                 except Exception as exc:
-                    outcome = JobOutcome(job, False, error=f"ray: {_error_line(exc)}")
+                    outcome = JobOutcome(job, False, error=f"ray: {job_error(exc)}")
                 outcomes[refs[ref]] = outcome
                 log.info(
                     "%s %s %s: %s",
@@ -292,7 +284,7 @@ def _log_status(ray: Any, ref: Any, job: Job) -> None:
     try:
         status: EmbedStatus = ray.get(ref)
     except Exception as exc:
-        log.info("embed %s %s: %s", job.embedder.name, Path(job.task_path).name, _error_line(exc))
+        log.info("embed %s %s: %s", job.embedder.name, Path(job.task_path).name, job_error(exc))
         return
     what = (
         "results exist"

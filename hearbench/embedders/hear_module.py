@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo
+from hearbench.api import Embedder, EmbedderConfig, HearbenchError, LayerInfo, exception_line
 from hearbench.options import Option, OptionSet
 from hearbench.weights import sha256_file
 
@@ -61,10 +61,7 @@ def call_module(module_name: str, function: str, fn: Callable[..., Any], *args: 
     except HearbenchError:
         raise
     except Exception as exc:
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        raise HearbenchError(
-            f"hear:{module_name}: {function} failed: {type(exc).__name__}: {first}".rstrip(": ")
-        ) from exc
+        raise HearbenchError(f"hear:{module_name}: {function} failed: {exception_line(exc)}") from exc
 
 
 class HearModuleEmbedder(Embedder):
@@ -82,10 +79,7 @@ class HearModuleEmbedder(Embedder):
         except ImportError as exc:
             raise HearbenchError(f"hear:{module_name}: cannot import the module ({exc})") from exc
         except Exception as exc:
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            raise HearbenchError(
-                f"hear:{module_name}: import failed: {type(exc).__name__}: {first}"
-            ) from exc
+            raise HearbenchError(f"hear:{module_name}: import failed: {exception_line(exc)}") from exc
         self.module_name = module_name
         missing = [fn for fn in REQUIRED if not callable(getattr(module, fn, None))]
         if missing:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hearbench.api import Embedder, HearbenchError
+from hearbench.api import Embedder, HearbenchError, exception_line
 from hearbench.testing.checks import ALL_CHECKS, CHECKS, Check
 from hearbench.testing.context import CheckContext
 from hearbench.testing.rules import ContractError
@@ -97,8 +97,9 @@ def _check_names(known_failures: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def _one_line(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return text if isinstance(exc, ContractError) else f"{type(exc).__name__}: {text}".rstrip(": ")
+    if isinstance(exc, ContractError):
+        return str(exc).splitlines()[0] if str(exc) else ""
+    return exception_line(exc)
 
 
 def run_check(
