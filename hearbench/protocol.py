@@ -299,6 +299,7 @@ def search_and_train(
     if fit_grid is not None:
         bar.set_postfix_str(f"{len(grid)} grid points together")
         fitted = fit_grid(grid, train0.data, valid0.data, objective0, fixed)
+        bar.update(len(grid))
     else:
         fitted = []
         for point in grid:
@@ -308,8 +309,6 @@ def search_and_train(
     for point, probe in zip(grid, fitted, strict=True):
         log.info("grid point %s: valid %s = %.4f", point, objective0.name, probe.valid_score_)
         candidates.append((probe.valid_score_, point, probe))
-    if fit_grid is not None:
-        bar.update(len(grid))
     ranked = sorted(
         candidates,
         key=lambda c: np.nan_to_num(c[0], nan=objective0.worst()),
