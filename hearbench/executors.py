@@ -89,20 +89,33 @@ class RunSettings:
 def is_same_run(existing: Any, task_checksum: str, settings: RunSettings) -> bool:
     """Whether a stored result answers this run: same task data, seed and probe options.
 
-    A result made with other probe options (a shorter schedule, another precision) is
-    recomputed, and the new result replaces it at the same path.
+    Results of other probe options live at other paths (:func:`stored_result_path`); the
+    options are compared all the same, so a file that does not match is recomputed.
     """
-    # the stored options come from JSON; put the wanted ones through it too before comparing
-    from hearbench.probes import split_probe_options
-
     name = str(existing.probe.get("name"))
-    taken = split_probe_options([name], _taken(name, settings.probe_options))[name]
-    wanted = json.loads(json.dumps(taken, default=str))
+    wanted = stored_probe_options(name, settings)
     return bool(
         existing.task.get("checksum") == task_checksum
         and existing.provenance.get("seed") == settings.seed
         and existing.probe.get("options", {}) == wanted
     )
+
+
+def stored_probe_options(probe: str, settings: RunSettings) -> dict[str, Any]:
+    """The options of ``probe`` in this run as its result stores them (parsed, through JSON)."""
+    from hearbench.probes import split_probe_options
+
+    taken = split_probe_options([probe], _taken(probe, settings.probe_options))[probe]
+    return dict(json.loads(json.dumps(taken, default=str)))
+
+
+def stored_result_path(settings: RunSettings, embedder_id: str, task_name: str, probe: str) -> Path:
+    """Where this run's result of ``probe`` on (embedder, task) is stored (run name + variant)."""
+    from hearbench.results import probe_run_name, result_path
+    from hearbench.robustness import variant_of
+
+    run = probe_run_name(probe, stored_probe_options(probe, settings))
+    return result_path(settings.out_dir, embedder_id, task_name, run + variant_of(settings.robustness, settings.augment))
 
 
 def _taken(probe: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -116,7 +129,7 @@ def _taken(probe: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome:
     """Run one job, turning any failure into a recorded outcome."""
     from hearbench.cache import EmbeddingCache
-    from hearbench.results import read_valid_result, result_path
+    from hearbench.results import read_valid_result
     from hearbench.robustness import evaluate_robustness, variant_of
     from hearbench.runner import embedder_id, evaluate
     from hearbench.tasks.format import load_task
@@ -124,8 +137,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
     try:
         embedder = embedder or job.embedder.create()
         task = load_task(job.task_path)
-        variant = variant_of(settings.robustness, settings.augment)
-        path = result_path(settings.out_dir, embedder_id(embedder), task.name, job.probe + variant)
+        path = stored_result_path(settings, embedder_id(embedder), task.name, job.probe)
         existing = read_valid_result(path) if settings.resume else None
         if existing is not None and is_same_run(existing, task.checksum(), settings):
             log.info("%s exists; skipping (resume)", path)
@@ -139,7 +151,7 @@ def run_job(job: Job, settings: RunSettings, embedder: Any = None) -> JobOutcome
             "complexity": complexity,
             "progress": settings.progress,
         }
-        if variant:
+        if variant_of(settings.robustness, settings.augment):
             result = evaluate_robustness(
                 embedder,
                 task,

@@ -158,6 +158,15 @@ class Option:
         return f"{self.name} ({self.describe_type()}{default}): {self.help}"
 
 
+def option_label(value: Any) -> str:
+    """Text of an option value in a label: lists joined by commas, integral floats without ``.0``."""
+    if isinstance(value, list | tuple):
+        return ",".join(option_label(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ",".join(str(v) for v in value)

@@ -77,14 +77,12 @@ def _worker_embedder(job: Job) -> Any:
 
 def _results_exist(embedder: Any, task: Any, probes: Sequence[str], settings: RunSettings) -> bool:
     """Whether every probe's result is already stored for this task checksum, seed and probe options."""
-    from hearbench.executors import is_same_run
-    from hearbench.results import read_valid_result, result_path
+    from hearbench.executors import is_same_run, stored_result_path
+    from hearbench.results import read_valid_result
     from hearbench.runner import embedder_id
 
     for probe in probes:
-        existing = read_valid_result(
-            result_path(settings.out_dir, embedder_id(embedder), task.name, probe)
-        )
+        existing = read_valid_result(stored_result_path(settings, embedder_id(embedder), task.name, probe))
         if existing is None or not is_same_run(existing, task.checksum(), settings):
             return False
     return True

@@ -53,9 +53,9 @@ def test_same_seed_same_scores_and_recorded_provenance(digits_task: Path, tmp_pa
         assert a.probe == b.probe
         assert a.timing["embeddings_computed"] == b.timing["embeddings_computed"]
     folder_a, folder_b = tmp_path / "a" / "results", tmp_path / "b" / "results"
-    for probe in PROBES:
-        stored_a = read_predictions(folder_a / "baseline" / "digits" / f"{probe}.json")
-        stored_b = read_predictions(folder_b / "baseline" / "digits" / f"{probe}.json")
+    for result in first:
+        stored_a = read_predictions(folder_a / "baseline" / "digits" / f"{result.run_name}.json")
+        stored_b = read_predictions(folder_b / "baseline" / "digits" / f"{result.run_name}.json")
         assert stored_a == stored_b
         assert np.asarray(stored_a["folds"][0]["scores"]).shape[1] == 3
 

@@ -41,13 +41,18 @@ from hearbench.results import (
 
 SUBPROCESS_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 OPTIONS_A = {"l2": 0.01}
-OPTIONS_B = {"l2": 1000.0}
 
 
 @pytest.fixture(scope="module")
 def task(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny three-fold digit task."""
     return fsdd_task(data_dir, tmp_path_factory.mktemp("tasks") / "fsdd-a", "fsdd-a", ("0", "1"))
+
+
+@pytest.fixture(scope="module")
+def rebuilt_task(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The task ``fsdd-a`` rebuilt from other clips: same result file, other predictions."""
+    return fsdd_task(data_dir, tmp_path_factory.mktemp("tasks") / "fsdd-a-rebuilt", "fsdd-a", ("0", "2"))
 
 
 def settings(out: Path, cache: Path, options: dict[str, float]) -> RunSettings:
@@ -87,14 +92,15 @@ def killed(path, obj):
     os.kill(os.getpid(), signal.SIGKILL)
 
 results.write_json_atomic = killed
-settings = RunSettings(out_dir=out, cache_dir=cache, probe_options={"l2": 1000.0},
+# same task name and probe options (so the same file), other clips (so other predictions)
+settings = RunSettings(out_dir=out, cache_dir=cache, probe_options={"l2": 0.01},
                        with_complexity=False, progress=False, resume=False)
 run_local([Job(EmbedderSpec("baseline"), task, "linear")], settings)
 """
 
 
 def test_kill_between_the_two_writes_of_a_rerun_is_recomputed_on_resume(
-    task: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    task: Path, rebuilt_task: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     path = run_once(task, out, cache, OPTIONS_A)
@@ -103,7 +109,7 @@ def test_kill_between_the_two_writes_of_a_rerun_is_recomputed_on_resume(
     old_predictions = predictions_path(path).read_bytes()
 
     crashed = subprocess.run(
-        [sys.executable, "-c", KILL_BETWEEN_WRITES, str(task), str(out), str(cache)],
+        [sys.executable, "-c", KILL_BETWEEN_WRITES, str(rebuilt_task), str(out), str(cache)],
         capture_output=True,
         text=True,
         env=SUBPROCESS_ENV,
@@ -275,7 +281,7 @@ def test_new_predictions_recompute_every_metric_exactly(task: Path, tmp_path: Pa
         probe_options=OPTIONS_A,
         progress=False,
     )
-    [path] = [p for p in (tmp_path / "out").rglob("linear.json")]
+    [path] = [p for p in (tmp_path / "out").rglob(f"{result.run_name}.json")]
     stored = read_predictions_file(predictions_path(path))
     assert not stored.legacy
     for metric, score in result.scores.items():
@@ -337,3 +343,20 @@ def test_unsafe_weights_message_names_the_global(tmp_path: Path) -> None:
     message = str(exc.value)
     assert "numpy" in message and "plain state dict" in message
     assert "weights_only=False" not in message and "\n" not in message
+
+
+def test_runs_with_other_probe_options_sit_side_by_side(task: Path, tmp_path: Path) -> None:
+    from hearbench.report.tables import build_leaderboard
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    strong = run_once(task, out, cache, {"l2": 1000.0})
+    weak = run_once(task, out, cache, OPTIONS_A)
+    plain = run_once(task, out, cache, {})
+    assert plain.name == "linear.json"
+    assert len({strong, weak, plain}) == 3 and all(p.name.startswith("linear-") for p in (strong, weak))
+    assert run_once(task, out, cache, {"l2": 1000.0}) == strong  # resumed, not replaced
+    results = read_results(out)
+    assert sorted(r.probe_label for r in results) == ["linear", "linear [l2=0.01]", "linear [l2=1000]"]
+    assert read_result(strong).primary.mean < read_result(weak).primary.mean
+    labels = sorted(row.label for row in build_leaderboard(results).rows)
+    assert labels == ["baseline (linear [l2=0.01])", "baseline (linear [l2=1000])", "baseline (linear)"]

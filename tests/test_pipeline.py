@@ -38,7 +38,7 @@ def test_baseline_on_urbansound8k_well_above_chance(
     assert result.primary.mean > (2 if probe == "knn" else 3) * chance, result.scores
     assert 0 < result.scores["mAP"].mean <= 1
     # the stored predictions give back the stored score
-    path = result_path(tmp_path / "results", embedder_id(embedder), task.name, probe)
+    path = result_path(tmp_path / "results", embedder_id(embedder), task.name, result.run_name)
     stored = read_predictions(path)
     [fold] = stored["folds"]
     assert len(fold["files"]) == len(task.targets["test"])

@@ -209,7 +209,7 @@ def test_stored_event_results_recompute_from_their_frame_scores(sse: Any) -> Non
         stored = result_predictions(STORED, result)
         assert stored is not None
         again = frame_metrics_per_fold(stored)
-        path = predictions_path(result_path(STORED, result.embedder_id, str(result.task["name"]), str(result.probe["name"])))
+        path = predictions_path(result_path(STORED, result.embedder_id, str(result.task["name"]), result.run_name))
         raw = loads_json(path.read_text(encoding="utf-8"))
         labels = list(raw["labels"])
         for k, fold in enumerate(raw["folds"]):

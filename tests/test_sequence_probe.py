@@ -224,7 +224,7 @@ def test_event_pipeline_on_real_audio(
     assert result.primary_metric == "event_onset_200ms_fms"
     onset, error_rate = result.scores["event_onset_200ms_fms"].mean, result.scores["segment_1s_er"].mean
     assert onset > 0.2 and error_rate < 1.0, result.scores
-    stored = read_predictions(result_path(tmp_path, embedder_id(embedder), task.name, probe))
+    stored = read_predictions(result_path(tmp_path, embedder_id(embedder), task.name, result.run_name))
     [fold] = stored["folds"]
     assert set(fold["postprocessing"]) == {"median_filter_ms", "min_duration", "threshold"}
     assert set(fold["references"]) == set(task.targets["test"])

@@ -73,7 +73,7 @@ def test_reference_runs_are_complete_and_recomputable() -> None:
         assert result.embedder["pretrained"] is True
         if result.task["embedding_type"] != "scene":
             continue
-        path = result_path(RESULTS / "reference", result.embedder_id, str(result.task["name"]), str(result.probe["name"]))
+        path = result_path(RESULTS / "reference", result.embedder_id, str(result.task["name"]), result.run_name)
         stored = read_predictions(path)
         metric = get_metric(result.primary_metric)
         folds = [metric(np.array(f["scores"]), np.array(f["targets"])) for f in stored["folds"]]

@@ -22,6 +22,7 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
+from hearbench.options import option_label
 from hearbench.report.aggregates import Column, RowAggregate, TaskSet, aggregate, rounded
 from hearbench.results import Result
 from hearbench.results.published import canonical_task_name, task_display_name
@@ -142,15 +143,6 @@ def metric_direction(metric: str) -> bool:
     return get_metric(metric).higher_is_better
 
 
-def option_label(value: Any) -> str:
-    """Text of an option value (lists joined by commas, integral floats without ``.0``)."""
-    if isinstance(value, list | tuple):
-        return ",".join(option_label(v) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def variant_names(embedders: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
     """Readable names of embedder ids that share a registered name.
 
@@ -189,13 +181,14 @@ def variant_names(embedders: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
 
 
 def _row_label(
-    key: RowKey, embedder: Mapping[str, Any], with_probe: bool, names: Mapping[str, str]
+    key: RowKey, embedder: Mapping[str, Any], probe: str | None, names: Mapping[str, str]
 ) -> str:
-    embedder_id, probe, published = key
+    """The row's embedder name, with ``(probe)`` when ``probe`` is given."""
+    embedder_id, _, published = key
     if published:
         return f"{embedder.get('name', embedder_id)} {PUBLISHED_MARK}"
     name = names.get(embedder_id, embedder_id)
-    return f"{name} ({probe})" if with_probe else name
+    return f"{name} ({probe})" if probe else name
 
 
 def _row_complexity(results: Sequence[Result]) -> dict[str, float]:
@@ -267,14 +260,17 @@ def build_leaderboard(
         for task in sorted(metrics, key=lambda t: (displays[t], t))
     )
     keys = sorted({k for k, _ in by_cell})
-    local_probes = {k[1] for k in keys if not k[2]}
     grouped: dict[RowKey, list[Result]] = {k: [] for k in keys}
     for (key, _), result in sorted(by_cell.items()):
         grouped[key].append(result)
+    # rows name their probe (options included, those shortening its schedule shown by the
+    # mark instead) when the local rows differ in it
+    probes = {k: grouped[k][0].probe_label_without(SHORTENING_OPTIONS) for k in keys}
+    with_probe = len({probes[k] for k in keys if not k[2]}) > 1
     names = variant_names({k[0]: grouped[k][0].embedder for k in keys if not k[2]})
     shortened = {k: _shortened(grouped[k]) for k in keys}
     labels = {
-        k: _row_label(k, grouped[k][0].embedder, len(local_probes) > 1, names)
+        k: _row_label(k, grouped[k][0].embedder, probes[k] if with_probe else None, names)
         + (f" {SHORT_MARK}" if shortened[k] else "")
         for k in keys
     }

@@ -2,11 +2,16 @@
 
 Layout under a results folder::
 
-    <embedder_id>/<task_name>/<probe>.json                the result
-    <embedder_id>/<task_name>/<probe>.predictions.json    test predictions per fold
+    <embedder_id>/<task_name>/<run>.json                the result
+    <embedder_id>/<task_name>/<run>.predictions.json    test predictions per fold
+
+``<run>`` is the probe's name when it ran with its defaults, and ``<probe>-<digest>`` of the
+probe options it ran with otherwise (:func:`probe_run_name`): results of one probe under
+other options (another head, a shortened schedule) sit side by side, never replacing each
+other, and a report shows them as rows of their own.
 
 A result of a variant of the protocol (augmented training copies, test conditions of a
-robustness run) is stored as ``<probe><variant>.json``, the variant naming it and a digest of
+robustness run) is stored as ``<run><variant>.json``, the variant naming it and a digest of
 its identity (``linear+dir_augment-<digest>``, ``linear@dir-<digest>``), so that clean and
 robustness results of one embedder, task and probe never overwrite each other.
 
@@ -24,6 +29,8 @@ legacy when their predictions predate it too.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -33,6 +40,7 @@ from typing import Any
 
 from hearbench.api import HearbenchError
 from hearbench.atomic import TMP_SUFFIX, is_leftover, loads_json, write_json_atomic
+from hearbench.options import option_label
 from hearbench.predictions import (
     Predictions,
     as_predictions,
@@ -117,13 +125,21 @@ class Result:
 
     @property
     def run_name(self) -> str:
-        """The probe name and the variant: the stem of the result's file name."""
-        return f"{self.probe['name']}{self.variant}"
+        """The probe's run name and the variant: the stem of the result's file name."""
+        return probe_run_name(str(self.probe["name"]), self.probe.get("options") or {}) + self.variant
 
     @property
     def probe_label(self) -> str:
-        """The probe's name, with ``+ DIR aug (p=…, n=…)`` when its training had DIR copies."""
+        """The probe's name, its options (``sequence [d_model=64, head=tcn]``) when it ran with
+        any, and ``+ DIR aug (p=…, n=…)`` when its training had DIR copies."""
+        return self.probe_label_without(())
+
+    def probe_label_without(self, hidden: Sequence[str]) -> str:
+        """:attr:`probe_label` leaving out the options named in ``hidden``."""
         name = str(self.probe["name"])
+        options = {k: v for k, v in (self.probe.get("options") or {}).items() if k not in hidden}
+        if options:
+            name += " [" + ", ".join(f"{k}={option_label(options[k])}" for k in sorted(options)) + "]"
         augment = self.probe.get("augment")
         if not isinstance(augment, Mapping):
             return name
@@ -199,8 +215,25 @@ class Result:
         )
 
 
+def probe_run_name(probe: str, options: Mapping[str, Any]) -> str:
+    """``probe`` when it ran with its defaults, else ``probe-<digest>`` of ``options``.
+
+    The digest is the first 8 hex digits of the sha256 of the options as canonical JSON (keys
+    sorted), the form a result stores them in, so a run and its stored result agree.
+    """
+    if not options:
+        return probe
+    text = json.dumps(json.loads(json.dumps(dict(options), default=str)), sort_keys=True)
+    return f"{probe}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
 def result_path(out_dir: str | Path, embedder_id: str, task_name: str, probe: str) -> Path:
-    """Where the result of (embedder, task, probe) lives under ``out_dir``."""
+    """Where the result of (embedder, task, run) lives under ``out_dir``.
+
+    Args:
+        probe: The run name: the probe's name, ``-<digest>`` of its options when it had any
+            (:func:`probe_run_name`), and the variant.
+    """
     return Path(out_dir) / embedder_id / task_name / f"{probe}.json"
 
 
