@@ -23,6 +23,7 @@ from hearbench.models.mobilenet_blocks import (
     last_channel,
 )
 
+
 @dataclass(frozen=True)
 class Tap:
     """An intermediate map the network can hand out.
