@@ -15,8 +15,10 @@ Stride layouts (facts from the upstream code):
   2, 3, 6, 8, 11 and 15, time stride 2 in block 2 only. With the stem's stride 2 the time axis
   is reduced x4 and 128 mel bins shrink to one frequency row.
 
-A block with a non-unit stride has no residual connection, so the ``fmn`` layout drops the
-residuals of blocks 3, 6, 8 and 15; no weight shape depends on strides.
+A block adds its input only with stride 1 and equal input and output widths (upstream's rule
+as well), so the ``fmn`` layout drops the residuals of blocks 3, 6, 8 and 15 and, where the
+width multiplier makes block 4's widths equal (0.4), adds one there. No weight shape depends
+on strides, so EfficientAT checkpoints load into either layout.
 """
 
 from __future__ import annotations
