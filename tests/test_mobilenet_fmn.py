@@ -14,7 +14,8 @@ from hearbench.embedders.mobilenet import MobileNetEmbedder
 from hearbench.embedders.mobilenet_options import MobileNetOptions
 from hearbench.frontend import MelFrontend
 from hearbench.models.mobilenet import MN, block_configs, block_strides
-from hearbench.registry import get_card
+from hearbench.registry import get_card, identity_name
+from hearbench.runner import embedder_id
 from hearbench.weights import load_state_dict
 
 # EfficientSED models/efficient_cnns/fmn/model.py, _mobilenet_v3_conf: per-block strides
@@ -205,3 +206,10 @@ def test_fmn_layout_options_are_validated_and_recorded() -> None:
     # the EfficientAT presets' recorded options (and so their identities) do not change
     plain = MobileNetOptions.parse("mn04_as", get_card("mn04_as").options).to_dict(["clf1"])
     assert "frontend" not in plain and "stride_layout" not in plain
+
+
+def test_fmn_presets_keep_their_checkpoints_lineage_name(fmn04: MobileNetEmbedder, mn04_weights: Path) -> None:
+    assert identity_name(get_card("fmn04")) == identity_name(get_card("mn04_as")) == "mn04_as"
+    assert identity_name(get_card("fmn10")) == "mn10_as"
+    assert embedder_id(fmn04) == "fmn04"
+    assert embedder_id(create_embedder("mn04_as", weights=mn04_weights)) == "mn04_as"
