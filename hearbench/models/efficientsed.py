@@ -6,11 +6,12 @@ Facts from github.com/theMoro/EfficientSED:
   ``features.0`` … ``features.16`` with the same module names and shapes as ``MN``
   (``block.<j>``, ``conc_se_layers.0.fc1/fc2``); it has no ``classifier``. Its forward drops the
   frequency axis (one row after the ``fmn`` strides) and returns ``(batch, time, channels)``.
-* ``models/prediction_wrapper.py`` (``PredictionsWrapper.load_checkpoint``): the released files
-  hold the backbone under ``model.model.`` (older files ``net.model.``, and the wrapper's own
-  state dict ``model.fmn.``), beside the head: ``seq_model.*`` (sequence model), ``strong_head.*``
-  and ``weak_head.*`` (linear classifiers), optionally prefixed with ``model.``; the mel frontend
-  has no stored tensors.
+* ``models/prediction_wrapper.py`` (``PredictionsWrapper.load_checkpoint``): the loader renames
+  a leading ``net.`` to ``model.`` and ``model.model.`` to ``model.fmn.``, so released files hold
+  the backbone under ``model.model.`` or ``net.model.`` (the wrapper's own state dict under
+  ``model.fmn.``), beside the head: ``seq_model.*`` (sequence model), ``strong_head.*`` and
+  ``weak_head.*`` (linear classifiers), possibly prefixed with ``model.``; the mel frontend's
+  buffers are not persistent, so no frontend tensors are stored.
 * ``models/efficient_cnns/fmn/model.py`` (``MN.load_model``): training checkpoints of the
   Lightning module wrap all of that in ``{"state_dict": ...}`` with the backbone under
   ``net.model.``.
@@ -43,7 +44,7 @@ BACKBONE_PREFIXES = (
     "model.",
     "",
 )
-"""Containers the backbone's ``features.*`` keys may sit under, longest first."""
+"""Containers the backbone's ``features.*`` keys may sit under, most specific first."""
 
 HEAD_PARTS = ("seq_model", "strong_head", "weak_head")
 """Modules of EfficientSED's head (sequence model and classifiers) that ``MN`` does not have."""
