@@ -2,7 +2,9 @@
 
 Pre-emphasis ``y[i] = x[i+1] - 0.97 x[i]``, an STFT with a symmetric Hann window, the power
 spectrum, a Kaldi-style mel filterbank (computed in float32 as ``torchaudio.compliance.kaldi``
-does), ``log(x + 1e-5)`` and the fast normalisation ``(v + 4.5) / 5``.
+does), ``log(x + 1e-5)`` and the fast normalisation ``(v + 4.5) / 5``. EfficientSED's variant
+(github.com/theMoro/EfficientSED, ``models/transformers/frame_passt/preprocess.py``) takes
+``log(max(x, 1e-7))`` instead (``log_clip=True, log_eps=1e-7``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ class MelFrontend(nn.Module):
         fmin: Lowest filterbank frequency in Hz.
         fmax: Highest filterbank frequency in Hz; ``None`` = ``sample_rate / 2 - 1000``, the
             eval-mode value of the original code.
+        log_eps: Floor of the logarithm.
+        log_clip: ``True`` clips the mel power at ``log_eps`` before the logarithm; ``False``
+            adds it.
     """
 
     window: torch.Tensor
@@ -66,6 +71,8 @@ class MelFrontend(nn.Module):
         n_fft: int = 1024,
         fmin: float = 0.0,
         fmax: float | None = None,
+        log_eps: float = 1e-5,
+        log_clip: bool = False,
     ) -> None:
         super().__init__()
         self.n_mels = n_mels
@@ -74,6 +81,8 @@ class MelFrontend(nn.Module):
         self.hop_size = hop_size
         self.n_fft = n_fft
         self.fmin = fmin
+        self.log_eps = log_eps
+        self.log_clip = log_clip
         self.fmax = float(sample_rate // 2 - 1000) if fmax is None else float(fmax)
         self.register_buffer(
             "window", torch.hann_window(win_length, periodic=False), persistent=False
@@ -109,4 +118,5 @@ class MelFrontend(nn.Module):
         """Log-mel spectrogram, normalised as the original models expect."""
         power = self.power_spectrogram(x)
         mel = torch.matmul(self.mel_basis, power)
-        return (torch.log(mel + 1e-5) + 4.5) / 5.0
+        floored = mel.clamp(min=self.log_eps) if self.log_clip else mel + self.log_eps
+        return (torch.log(floored) + 4.5) / 5.0

@@ -289,14 +289,16 @@ def _lineage(card: EmbedderCard) -> tuple[str, Checkpoint | None]:
 
 
 def identity_name(card: EmbedderCard) -> str:
-    """The name a configuration of ``card`` is identified by: the first preset (by name) of the
-    same family with the same official checkpoint.
+    """The name a configuration of ``card`` is identified by: the plainest preset (fewest
+    options, then first by name) of the same family with the same official checkpoint.
 
     Presets of one family and checkpoint differ only in options, so ``mn04_as_all`` and
-    ``mn04_as --option layers=<mn04_as_all's>`` are one configuration with one digest.
+    ``mn04_as --option layers=<mn04_as_all's>`` are one configuration with one digest, and a
+    preset that restates many options (``fmn04``) never renames its checkpoint's lineage.
     """
     lineage = _lineage(card)
-    return min(n for n, c in all_cards().items() if _lineage(c) == lineage)
+    cards = all_cards()
+    return min((n for n, c in cards.items() if _lineage(c) == lineage), key=lambda n: (len(cards[n].options), n))
 
 
 @functools.cache

@@ -173,10 +173,26 @@ def _load_reason(exc: BaseException) -> str:
     return useful[0] if useful else type(exc).__name__
 
 
-def load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: str) -> None:
-    """Load ``state`` into ``module`` strictly, listing missing and unexpected keys on failure."""
+def load_strict(
+    module: torch.nn.Module,
+    state: Mapping[str, torch.Tensor],
+    source: str,
+    may_lack: str | None = None,
+) -> None:
+    """Load ``state`` into ``module`` strictly, listing missing and unexpected keys on failure.
+
+    Args:
+        module: The model.
+        state: The checkpoint's tensors under the model's names.
+        source: The file, for messages.
+        may_lack: A key prefix (``classifier.``) whose tensors the checkpoint may lack
+            altogether; those keep their initialisation.
+    """
     own = module.state_dict()
-    missing = sorted(set(own) - set(state))
+    optional = {k for k in own if k.startswith(may_lack)} if may_lack else set()
+    if optional & set(state):
+        optional = set()
+    missing = sorted(set(own) - set(state) - optional)
     unexpected = sorted(set(state) - set(own))
     wrong = sorted(
         f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}"
@@ -192,7 +208,7 @@ def load_strict(module: torch.nn.Module, state: Mapping[str, torch.Tensor], sour
         if wrong:
             parts.append(f"wrong shapes {_short(wrong)}")
         raise HearbenchError(f"{source}: checkpoint does not fit the model: " + "; ".join(parts))
-    module.load_state_dict(dict(state), strict=True)
+    module.load_state_dict(dict(state), strict=not optional)
 
 
 def _short(items: list[str], limit: int = 8) -> str:

@@ -30,6 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "weights"
 ON_DISK = {
     "mn04_as": WEIGHTS / "mn04_as.pt",
+    "fmn04": WEIGHTS / "mn04_as.pt",
     "dymn04_as": WEIGHTS / "dymn04_random_seed0.pt",
     "passt_small": WEIGHTS / "passt_small_random_seed0.pt",
 }
@@ -62,7 +63,7 @@ FULL = [n for n in PRESETS if n not in CHEAPLY]
 
 
 def test_every_preset_is_checked() -> None:
-    assert len(PRESETS) == 41 and len(FULL) + len(CHEAPLY) == len(PRESETS)
+    assert len(PRESETS) == 43 and len(FULL) + len(CHEAPLY) == len(PRESETS)
     assert {"baseline", "mn04_as", "dymn10_as", "passt_small"} <= set(FULL)
     assert {"passt_base", "passt_tokens", "mn40_as"} <= set(CHEAPLY) | set(FULL)
 

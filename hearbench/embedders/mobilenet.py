@@ -13,6 +13,12 @@ Two ways to turn a clip into timestamp embeddings (option ``mode``):
   reduces the time strides of the four downsampling blocks (EfficientSED style), keeping a
   finer time resolution in deep blocks with the same weights.
 
+``stride_layout=fmn`` with ``frontend=efficientsed`` is EfficientSED's frame-wise MobileNet
+(the ``fmn*`` presets): time reduced x4, frequency strided down to one row, 16 kHz input. ``mn``
+weights load through :func:`load_backbone`, which also takes
+EfficientSED's released checkpoints (their sequence model and classifiers are ignored; the
+``clf2`` and ``logits`` layers then have no head and are refused).
+
 ``mn`` networks hold their weights in channels-last layout, where the depthwise convolutions
 run about twice as fast on CPUs; outputs equal the default layout's up to float rounding.
 
@@ -49,21 +55,20 @@ from hearbench.api import (
 from hearbench.embedders.mobilenet_options import OPTIONS, SAMPLE_RATE, MobileNetOptions
 from hearbench.frontend import MelFrontend
 from hearbench.models.dymn import DyMN
+from hearbench.models.efficientsed import AdaptedState, backbone_state
 from hearbench.models.mobilenet import MN, TappedNet
 from hearbench.registry import EmbedderCard
 from hearbench.weights import load_state_dict, load_strict, resolve_weights, sha256_file
 from hearbench.windowing import iter_windows, window_timestamps_ms
 
-WIN_LENGTH = 800
-N_FFT = 1024
 CHUNK_FRAMES = 960
 CONTEXT_FRAMES = 160
 WINDOW_BATCH_SAMPLES = 64 * 5120
 
 
 _NETWORKS: dict[str, Callable[[MobileNetOptions], TappedNet]] = {
-    "mn": lambda o: MN(o.width_mult, o.time_strides),
-    "dymn": lambda o: DyMN(o.width_mult, o.time_strides, o.temperature),
+    "mn": lambda o: MN(o.width_mult, o.time_strides, layout=o.stride_layout),
+    "dymn": lambda o: DyMN(o.width_mult, o.time_strides, o.temperature, layout=o.stride_layout),
 }
 
 
@@ -91,8 +96,7 @@ class _Layer:
     stage: int = 0
 
 
-def _layer_plan(net: TappedNet, n_mels: int, hop_size: int) -> tuple[_Layer, ...]:
-    frame_ms = hop_size * 1000.0 / SAMPLE_RATE
+def _layer_plan(net: TappedNet, n_mels: int, frame_ms: float) -> tuple[_Layer, ...]:
     taps = {tap.name: tap for tap in net.taps()}
     final = taps[f"b{len(net.configs) + 1}"]
     specs: list[tuple[str, str | None, str, int, int, int]] = []
@@ -137,21 +141,41 @@ class MobileNetEmbedder(Embedder):
         opts = MobileNetOptions.parse(card.name, options)
         net = _NETWORKS[opts.arch](opts)
         sha256 = None
+        self.has_classifier = True
         if pretrained:
             path = resolve_weights(card.name, card.checkpoint, weights)
-            load_strict(net, load_state_dict(path), str(path))
+            if opts.arch == "mn":
+                self.has_classifier = load_backbone(net, path).has_classifier
+            else:
+                load_strict(net, load_state_dict(path), str(path))
             sha256 = sha256_file(path)
         elif weights is not None:
             raise HearbenchError(f"{card.name}: weights={weights} given with pretrained=False")
         if opts.arch == "mn":
             net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.options = opts
-        self.module = MelMobileNet(
-            MelFrontend(opts.n_mels, SAMPLE_RATE, WIN_LENGTH, opts.hop_size, N_FFT), net
-        ).eval()
-        self._plan = _layer_plan(net, opts.n_mels, opts.hop_size)
+        self.sample_rate = opts.sample_rate
+        spec = opts.frontend_spec
+        frontend = MelFrontend(
+            opts.n_mels,
+            spec.sample_rate,
+            spec.win_length,
+            opts.hop_size,
+            spec.n_fft,
+            log_eps=spec.log_eps,
+            log_clip=spec.log_clip,
+        )
+        self.module = MelMobileNet(frontend, net).eval()
+        self._plan = _layer_plan(net, opts.n_mels, opts.hop_size * 1000.0 / opts.sample_rate)
         chosen = select_layers(opts.layers, [layer.info for layer in self._plan])
         self._selected = tuple(self._plan[info.index] for info in chosen)
+        headless = [layer.info.name for layer in self._selected if layer.head in ("clf2", "logits")]
+        if headless and not self.has_classifier:
+            raise HearbenchError(
+                f"{card.name}: layers {headless} need EfficientAT's AudioSet head, which this "
+                "checkpoint (EfficientSED, backbone only) does not have; choose b0 … b15, se<i>, "
+                "mel_avgs or clf1"
+            )
         self._taps = frozenset(layer.tap for layer in self._selected if layer.tap is not None)
         super().__init__(
             EmbedderConfig(
@@ -195,7 +219,7 @@ class MobileNetEmbedder(Embedder):
             embeddings = self._frame_embeddings(x, hop)
         else:
             embeddings = self._window_embeddings(x, self.options.samples("window_ms"), hop)
-        timestamps = window_timestamps_ms(x.shape[-1], hop, SAMPLE_RATE)
+        timestamps = window_timestamps_ms(x.shape[-1], hop, self.sample_rate)
         timestamps = timestamps.expand(x.shape[0], -1).contiguous()
         return embeddings.to(audio.device), timestamps.to(audio.device)
 
@@ -292,6 +316,20 @@ class MobileNetEmbedder(Embedder):
                 cache["clf2"] = self.net.head_hidden(pooled)
             return cache["clf2"] if layer.head == "clf2" else self.net.head_logits(cache["clf2"])
         return pooled
+
+
+def load_backbone(net: nn.Module, path: Path) -> AdaptedState:
+    """Load an EfficientAT or EfficientSED checkpoint into ``net``.
+
+    Every ``features.*`` tensor must be present with its shape; the classifier is loaded when
+    the checkpoint has one (then all of it), else it keeps its initialisation.
+
+    Raises:
+        HearbenchError: one line naming the missing, unexpected and mismatched keys.
+    """
+    adapted = backbone_state(load_state_dict(path), str(path))
+    load_strict(net, adapted.state, str(path), may_lack="classifier.")
+    return adapted
 
 
 def pool(fmap: torch.Tensor, frames: bool) -> torch.Tensor:

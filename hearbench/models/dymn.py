@@ -247,6 +247,7 @@ class DyMN(TappedNet):
         temperature: Softmax temperature of every dynamic convolution (1.0 for
             AudioSet-pretrained checkpoints).
         num_classes: Number of logits.
+        layout: Stride layout, ``efficientat`` or ``fmn``.
     """
 
     def __init__(
@@ -255,8 +256,9 @@ class DyMN(TappedNet):
         time_strides: Sequence[int] = DEFAULT_STRIDES,
         temperature: float = DEFAULT_TEMPERATURE,
         num_classes: int = NUM_CLASSES,
+        layout: str = "efficientat",
     ) -> None:
-        configs = block_configs(width_mult, time_strides, use_se=False)
+        configs = block_configs(width_mult, time_strides, use_se=False, layout=layout)
         super().__init__(configs, width_mult)
         self.layers = nn.ModuleList()
         self.in_c = ConvBNAct(
