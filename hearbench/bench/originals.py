@@ -48,7 +48,8 @@ def _close(a: float, b: float) -> bool:
 
 def _same_point(ours: Mapping[str, Any], theirs: Mapping[str, Any]) -> bool:
     keys = [key for key in ("hidden_layers", "lr", "hidden_dim") if key in theirs and key in ours]
-    return bool(keys) and all(float(ours[key]) == float(theirs[key]) for key in keys)
+    same_init = "initialization" not in ours or f"{ours['initialization']}_ " in f"{theirs.get('initialization')}"
+    return bool(keys) and same_init and all(float(ours[key]) == float(theirs[key]) for key in keys)
 
 
 def compare_heareval(
