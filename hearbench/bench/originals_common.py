@@ -11,24 +11,29 @@ from hearbench.bench.common import Row
 SECTION = "originals"
 
 
-def missing_module(modules: Sequence[str]) -> str | None:
-    """Why the first of ``modules`` that cannot be imported fails, or ``None`` when all import."""
-    for name in modules:
-        if name == "heareval.predictions.task_predictions":
-            from hearbench.interop.heareval_runner import import_heareval  # its numpy shim first
+def _reason(name: str, exc: BaseException) -> str:
+    if isinstance(exc, ModuleNotFoundError):
+        return f"module {exc.name or name!r} is missing"
+    return f"importing {name} failed ({exception_line(exc)})"
 
-            try:
-                import_heareval()
-            except Exception as exc:  # any failure to import is a reason to skip
-                cause = exc.__cause__
-                missing = getattr(cause, "name", None) or name
-                return f"module {missing!r} is missing ({exception_line(cause or exc)})"
-            continue
+
+def missing_module(modules: Sequence[str]) -> str | None:
+    """Why the first of ``modules`` that cannot be imported fails, or ``None`` when all import.
+
+    ``module 'timm' is missing`` for an absent module, ``importing X failed (Error: ...)`` for
+    a module that is there but fails on import.
+    """
+    for name in modules:
         try:
-            importlib.import_module(name)
+            if name == "heareval.predictions.task_predictions":
+                from hearbench.interop.heareval_runner import import_heareval  # its numpy shim first
+
+                import_heareval()
+            else:
+                importlib.import_module(name)
         except Exception as exc:  # any failure to import is a reason to skip
-            missing = getattr(exc, "name", None) or name
-            return f"module {missing!r} is missing ({exception_line(exc)})"
+            cause = exc.__cause__ if isinstance(exc.__cause__, ImportError) else exc
+            return _reason(name, cause)
     return None
 
 
