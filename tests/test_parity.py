@@ -9,7 +9,8 @@ heareval's stored predictions must give heareval's numbers.
 
 Needs the ``parity`` extra (``pip install -e .[parity]`` then ``pip install --no-deps
 heareval==2021.1.3``; ``make test`` does both); skips, with the reason, when heareval cannot be
-imported. Shims for running heareval beside today's libraries, none touching its arithmetic:
+imported. heareval runs through :func:`hearbench.interop.heareval_runner.run_heareval`, whose
+shims let it run beside today's libraries, none touching its arithmetic:
 ``numpy.Inf`` (removed in NumPy 2, read by Lightning 1.9), ``torch.load`` of its own
 checkpoints without ``weights_only``, and the epoch of heareval's test-time post-processing
 lookup (it sets ``trainer.fit_loop.current_epoch``, which Lightning 1.9 no longer reads).
@@ -30,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from hearbench.cli import main
@@ -41,6 +41,7 @@ from hearbench.interop.heareval import (
     score_predictions,
     stored_scores,
 )
+from hearbench.interop.heareval_runner import run_heareval
 from hearbench.probes.mlp_net import hear_grid_points
 from hearbench.tasks.format import TaskItem, write_task
 from hearbench.tasks.synthetic import SR, TEXTURES, _rng, build_synthetic_task, texture
@@ -108,33 +109,15 @@ TASKS = {
 }
 
 
-def _run_heareval(tp: ModuleType, folder: Path, grid_points: int, lrs: list[float]) -> None:
-    runner = importlib.import_module("heareval.predictions.runner")
-    grid = dict(tp.PARAM_GRID)
-    for key, value in POINT.items():
-        grid[key] = [getattr(torch.nn.init, f"{value}_")] if key == "initialization" else [value]
-    grid["lr"] = lrs
-    original_test = tp.task_predictions_test
-
-    def test_at_checkpoint_epoch(embedding_path: Path, grid_point: Any, *args: Any, **kwargs: Any) -> Any:
-        grid_point.trainer.fit_loop.epoch_progress.current.completed = grid_point.epoch
-        return original_test(embedding_path, grid_point, *args, **kwargs)
-
-    saved = (tp.PARAM_GRID, tp.task_predictions_test)
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    tp.PARAM_GRID, tp.task_predictions_test = grid, test_at_checkpoint_epoch
-    try:
-        runner.runner.main([str(folder), "--grid-points", str(grid_points)], standalone_mode=False)
-    finally:
-        # Lightning's deterministic=True switches torch's deterministic algorithms on for good
-        tp.PARAM_GRID, tp.task_predictions_test = saved
-        torch.use_deterministic_algorithms(deterministic)
-        torch.set_num_threads(1)
+def _run_heareval(folder: Path, grid_points: int, lrs: list[float]) -> None:
+    overrides: dict[str, list[Any]] = {key: [value] for key, value in POINT.items()}
+    overrides["lr"] = lrs
+    run_heareval(folder, grid_points, overrides)
 
 
 @pytest.fixture(scope="module")
 def parity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, Any]]]:
-    tp = _heareval()
+    _heareval()
     root = tmp_path_factory.mktemp("parity")
     previous = os.getcwd()
     os.chdir(root)
@@ -158,7 +141,7 @@ def parity(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[
             task, embeddings = read_embeddings(folder)
             options = {**POINT, "lr": lrs, "points": len(lrs)}
             chosen, scores, probs = evaluate_embeddings(task, embeddings, "mlp", options)
-            _run_heareval(tp, folder, len(lrs), lrs)
+            _run_heareval(folder, len(lrs), lrs)
             out[kind] = {
                 "task": task,
                 "folder": folder,

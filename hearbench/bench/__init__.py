@@ -11,7 +11,10 @@ their ratio (absolute times only describe the run):
   each point on its own, scores side by side.
 * ``gflops`` (:mod:`~hearbench.bench.gflops`): achieved GFLOP/s of every timed extraction as a
   share of the measured matrix-multiply rate.
-* ``suite`` (:mod:`~hearbench.bench.suite`): end-to-end time of the ``local`` suite.
+* ``suite`` (:mod:`~hearbench.bench.suite`): end-to-end time of the ``local`` suite with the
+  linear and MLP probes, against its target time.
+* ``originals`` (:mod:`~hearbench.bench.originals`): heareval's probe runner and the original
+  HEAR wrappers beside hearbench on the same inputs, where they can be imported.
 
 Use :func:`run_bench` with :class:`BenchSettings`; :meth:`BenchReport.format` renders the table.
 """
@@ -137,7 +140,7 @@ def format_rows(rows: tuple[Row, ...] | list[Row]) -> str:
 
 
 def _section_runner(name: str) -> Callable[[BenchContext], None]:
-    from hearbench.bench import gflops, modes, probe_grid, suite, windows
+    from hearbench.bench import gflops, modes, originals, probe_grid, suite, windows
 
     runners: dict[str, Callable[[BenchContext], None]] = {
         "windows": windows.run,
@@ -145,6 +148,7 @@ def _section_runner(name: str) -> Callable[[BenchContext], None]:
         "mlp-grid": probe_grid.run,
         "gflops": gflops.run,
         "suite": suite.run,
+        "originals": originals.run,
     }
     return runners[name]
 

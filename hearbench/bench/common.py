@@ -27,7 +27,7 @@ from hearbench.complexity.timing import synchronize
 log = logging.getLogger(__name__)
 
 LEVELS = ("quick", "default", "full")
-SECTIONS = ("windows", "modes", "mlp-grid", "gflops", "suite")
+SECTIONS = ("windows", "modes", "mlp-grid", "gflops", "suite", "originals")
 REFERENCE_WEIGHTS = {"mn04_as": "mn04_as.pt", "dymn04_as": "dymn04_random_seed0.pt"}
 """Checkpoints looked up in ``weights_dir`` (the real mn04 weights; a fixed DyMN draw)."""
 MATMUL_SIZE = 2048
@@ -50,7 +50,9 @@ class BenchSettings:
         scores_dir: Tasks on which window and frame/token modes are scored with the linear
             probe (``None`` skips the scores).
         suite_dir: Built ``local`` suite tasks for the end-to-end timing (``None`` skips it).
-        suite_embedder: Embedder of the end-to-end timing.
+        suite_embedder: Embedder of the end-to-end timing (on its reference weights when
+            ``weights_dir`` holds them).
+        suite_probes: Probes of the end-to-end timing, each run on every task.
         work_dir: Scratch folder for built tasks and caches (a temporary one when ``None``).
         repeats: Timed runs per measurement (``None``: 1 for quick, 3 otherwise).
     """
@@ -63,7 +65,8 @@ class BenchSettings:
     fsdd_dir: Path | None = None
     scores_dir: Path | None = None
     suite_dir: Path | None = None
-    suite_embedder: str = "baseline"
+    suite_embedder: str = "mn04_as"
+    suite_probes: tuple[str, ...] = ("linear", "mlp")
     work_dir: Path | None = None
     repeats: int | None = None
 
@@ -77,6 +80,8 @@ class BenchSettings:
             )
         if self.threads is not None and self.threads < 1:
             raise HearbenchError(f"threads: expected a positive number, got {self.threads}")
+        if not self.suite_probes:
+            raise HearbenchError("suite_probes: expected at least one probe, got none")
         if self.repeats is not None and self.repeats < 1:
             raise HearbenchError(f"repeats: expected a positive number, got {self.repeats}")
 
