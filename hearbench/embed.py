@@ -19,8 +19,10 @@ from hearbench.api import Embedder, HearbenchError
 from hearbench.audio import fit_length, read_audio, resample
 from hearbench.cache import EmbeddingCache, SplitEmbeddings
 from hearbench.perturb import Perturbation
+from hearbench.task_kinds import task_kind
+from hearbench.task_kinds.base import ClipOutput
 from hearbench.tasks.format import Task
-from hearbench.testing.rules import validate_scene_outputs, validate_timestamp_outputs
+from hearbench.testing import rules
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +170,8 @@ def embed_split(
         return audio if perturbation is None else perturbation.apply(audio, rate, f"{split}/{name}")
 
     clips = ((name, clip(name)) for name in files)
-    rows: dict[str, np.ndarray] = {}
-    stamps_of: dict[str, np.ndarray] = {}
+    kind = task_kind(task)
+    outputs: dict[str, ClipOutput] = {}
     bar = tqdm(total=len(files), desc=f"embed {task.name}/{split}", disable=None if progress else True, leave=False)
     with bar, torch.inference_mode(), embedder.autocast():
         for batch in _batches(clips, batch_size):
@@ -177,29 +179,10 @@ def embed_split(
             audio = torch.from_numpy(np.stack([clip for _, clip in batch])).to(embedder.device)
             del batch
             where = f"{task.name}/{split}/{group[0]}"
-            if task.embedding_type == "scene":
-                emb = embedder.scene_embeddings(audio).float().cpu()
-                validate_scene_outputs(embedder, audio, emb, f"{embedder.name}: {where}")
-                for name, row in zip(group, emb.numpy(), strict=True):
-                    rows[name] = row
-            else:
-                emb, stamps = embedder.timestamp_embeddings(audio)
-                emb, stamps = emb.float().cpu(), stamps.float().cpu()
-                validate_timestamp_outputs(embedder, audio, emb, stamps, f"{embedder.name}: {where}")
-                for i, name in enumerate(group):
-                    rows[name] = emb[i].numpy()
-                    stamps_of[name] = stamps[i].numpy()
+            clip_outputs = kind.embed_batch(embedder, audio, f"{embedder.name}: {where}", rules)
+            outputs.update(zip(group, clip_outputs, strict=True))
             bar.update(len(group))
-    if task.embedding_type == "scene":
-        return SplitEmbeddings(tuple(files), np.stack([rows[f] for f in files]).astype(np.float32))
-    lengths = [rows[f].shape[0] for f in files]
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    return SplitEmbeddings(
-        tuple(files),
-        np.concatenate([rows[f] for f in files]).astype(np.float32),
-        np.concatenate([stamps_of[f] for f in files]).astype(np.float32),
-        offsets,
-    )
+    return kind.split_embeddings(files, outputs)
 
 
 @dataclass(frozen=True)

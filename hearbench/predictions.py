@@ -19,7 +19,7 @@ decimals) still read, as ``legacy``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -138,7 +138,8 @@ class Predictions:
             raise HearbenchError(f"{source}: expected a JSON object")
         kind = data.get("kind")
         folds = data.get("folds")
-        if kind not in ("scene", "event") or not isinstance(folds, list) or not folds:
+        read_fold = _FOLD_READERS.get(kind) if isinstance(kind, str) else None
+        if read_fold is None or not isinstance(folds, list) or not folds:
             raise HearbenchError(
                 f"{source}: 'kind' must be scene or event, with a non-empty 'folds'"
             )
@@ -146,13 +147,11 @@ class Predictions:
         if schema not in (None, SCHEMA):
             raise HearbenchError(f"{source}: schema {schema!r}, expected {SCHEMA}")
         try:
-            parsed = tuple(
-                _scene_fold(f, source) if kind == "scene" else _event_fold(f) for f in folds
-            )
+            parsed = tuple(read_fold(f, source) for f in folds)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise HearbenchError(f"{source}: malformed fold ({type(exc).__name__}: {exc})") from exc
         return cls(
-            kind=kind,
+            kind=kind,  # type: ignore[arg-type]
             folds=parsed,  # type: ignore[arg-type]
             labels=tuple(str(x) for x in data.get("labels", ())),
             prediction_type=str(data.get("prediction_type", "")),
@@ -172,7 +171,7 @@ def _scene_fold(fold: Mapping[str, Any], source: str) -> SceneFold:
     return SceneFold(fold.get("fold"), tuple(fold.get("test", ())), files, scores, targets)
 
 
-def _event_fold(fold: Mapping[str, Any]) -> EventFold:
+def _event_fold(fold: Mapping[str, Any], source: str) -> EventFold:
     return EventFold(
         fold.get("fold"),
         tuple(fold.get("test", ())),
@@ -181,6 +180,13 @@ def _event_fold(fold: Mapping[str, Any]) -> EventFold:
         postprocessing=dict(fold.get("postprocessing", {})),
         frames={str(k): ClipScores.from_dict(v) for k, v in dict(fold.get("frames", {})).items()},
     )
+
+
+_FOLD_READERS: dict[str, Callable[[Mapping[str, Any], str], SceneFold | EventFold]] = {
+    "scene": _scene_fold,
+    "event": _event_fold,
+}
+"""The reader of a stored fold by the record's ``kind`` (the file format's tag)."""
 
 
 PredictionsLike = Predictions | Mapping[str, Any]

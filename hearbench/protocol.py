@@ -29,19 +29,10 @@ from hearbench.api import HearbenchError
 from hearbench.cache import SplitEmbeddings
 from hearbench.metrics import get_metric
 from hearbench.probes.base import Objective, Probe, ProbeData
+from hearbench.task_kinds import task_kind
 from hearbench.tasks.format import FoldSplit, Task
 
 log = logging.getLogger(__name__)
-
-
-def scene_targets(task: Task, split: str, files: Sequence[str]) -> np.ndarray:
-    """Multi-hot targets ``(n, C)`` of scene clips."""
-    index = task.label_to_index
-    Y = np.zeros((len(files), len(task.labels)), dtype=np.float32)
-    for row, name in enumerate(files):
-        for label in task.targets[split][name]:
-            Y[row, index[str(label)]] = 1.0
-    return Y
 
 
 @dataclass(frozen=True)
@@ -108,83 +99,12 @@ def assemble(
 
     Each split's rows follow ``order`` (default: :func:`heareval_file_order`).
     """
-    from hearbench.events import frame_targets
-
     order = heareval_file_order(task) if order is None else order
-
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    files: list[str] = []
-    stamps: list[np.ndarray] = []
-    offsets = [0]
-    references: dict[str, Any] = {}
-    for split in splits:
-        emb = reorder(embeddings[split], order[split])
-        files.extend(emb.files)
-        xs.append(emb.embeddings)
-        if task.embedding_type == "scene":
-            ys.append(scene_targets(task, split, emb.files))
-            references.update({f: task.targets[split][f] for f in emb.files})
-            continue
-        assert emb.timestamps is not None and emb.offsets is not None
-        for i, name in enumerate(emb.files):
-            rows = emb.frames_of(i)
-            events = task.targets[split][name]
-            ys.append(frame_targets(emb.timestamps[rows], events, task.labels))
-            references[name] = events
-            offsets.append(offsets[-1] + rows.stop - rows.start)
-        stamps.append(emb.timestamps)
-    X = np.concatenate(xs).astype(np.float32, copy=False)
-    Y = np.concatenate(ys).astype(np.float32, copy=False)
-    if task.embedding_type == "scene":
-        return SplitData(ProbeData(X, Y), tuple(files), None, references)
-    return SplitData(
-        ProbeData(X, Y, np.asarray(offsets, dtype=np.int64)),
-        tuple(files),
-        np.concatenate(stamps).astype(np.float32),
-        references,
-    )
-
-
-def scene_objective(task: Task, valid: SplitData) -> Objective:
-    """The primary scene metric of validation probabilities."""
-    metric = get_metric(task.primary_metric)
-
-    def evaluate(probs: np.ndarray) -> tuple[float, Mapping[str, Any]]:
-        return metric(probs, valid.data.Y), {}
-
-    return Objective(evaluate, metric.higher_is_better, metric.name)
-
-
-def event_objective(task: Task, valid: SplitData, selection: str = "heareval") -> Objective:
-    """The primary event metric after the best post-processing on validation.
-
-    ``selection`` is one of :data:`POSTPROCESSING_SELECTIONS`.
-    """
-    from hearbench.postprocess import (
-        grid_from_evaluation_params,
-        select_postprocessing,
-        split_frames,
-    )
-
-    metric = get_metric(task.primary_metric)
-    grid = grid_from_evaluation_params(task.evaluation_params)
-
-    def evaluate(probs: np.ndarray) -> tuple[float, Mapping[str, Any]]:
-        assert valid.timestamps is not None and valid.data.offsets is not None
-        preds, stamps = split_frames(probs, valid.timestamps, valid.data.offsets, valid.files)
-        chosen = select_postprocessing(
-            preds,
-            stamps,
-            valid.references,
-            task.labels,
-            metric,
-            grid,
-            direction_aware=selection == "direction_aware",
-        )
-        return chosen.score, {"postprocessing": chosen.best.to_dict()}
-
-    return Objective(evaluate, metric.higher_is_better, metric.name)
+    rows = [(split, reorder(embeddings[split], order[split])) for split in splits]
+    X = np.concatenate([emb.embeddings for _, emb in rows]).astype(np.float32, copy=False)
+    Y, references, offsets, stamps = task_kind(task).targets(task, rows)
+    files = tuple(name for _, emb in rows for name in emb.files)
+    return SplitData(ProbeData(X, Y, offsets), files, stamps, references)
 
 
 def make_objective(task: Task, valid: SplitData, postprocessing_selection: str = "heareval") -> Objective:
@@ -194,9 +114,9 @@ def make_objective(task: Task, valid: SplitData, postprocessing_selection: str =
             f"postprocessing_selection must be one of {', '.join(POSTPROCESSING_SELECTIONS)}, "
             f"got {postprocessing_selection!r}"
         )
-    if task.embedding_type == "scene":
-        return scene_objective(task, valid)
-    return event_objective(task, valid, postprocessing_selection)
+    metric = get_metric(task.primary_metric)
+    evaluate = task_kind(task).objective(task, valid, metric, postprocessing_selection)
+    return Objective(evaluate, metric.higher_is_better, metric.name)
 
 
 def concat_parts(parts: Sequence[SplitData]) -> SplitData:
@@ -273,8 +193,6 @@ def search_and_train(
     """
     from tqdm.auto import tqdm
 
-    from hearbench.probes.torch_utils import seed_everything
-
     splits = task.fold_splits()
     order = heareval_file_order(task)
     parts = [
@@ -285,8 +203,6 @@ def search_and_train(
         )
         for s in splits
     ]
-    train0, valid0, _ = parts[0]
-    objective0 = make_objective(task, valid0, postprocessing_selection)
     bar = tqdm(
         total=len(grid) + len(splits) - 1,
         desc=f"probe {task.name}",
@@ -294,6 +210,25 @@ def search_and_train(
         disable=None if progress else True,
         leave=False,
     )
+    with bar:
+        return _fit_all(probe_cls, task, grid, fixed, postprocessing_selection, splits, parts, bar)
+
+
+def _fit_all(
+    probe_cls: type[Probe],
+    task: Task,
+    grid: Sequence[Mapping[str, Any]],
+    fixed: Mapping[str, Any],
+    postprocessing_selection: str,
+    splits: Sequence[FoldSplit],
+    parts: Sequence[tuple[SplitData, SplitData, SplitData]],
+    bar: Any,
+) -> tuple[dict[str, Any], list[FoldOutcome]]:
+    """The grid search and the fits of :func:`search_and_train`, counted on ``bar``."""
+    from hearbench.probes.torch_utils import seed_everything
+
+    train0, valid0, _ = parts[0]
+    objective0 = make_objective(task, valid0, postprocessing_selection)
     seed_everything(int(fixed.get("seed", 42)))
     fit_grid = getattr(probe_cls, "fit_grid", None)
     if fit_grid is not None:
@@ -328,5 +263,4 @@ def search_and_train(
         if i > 0:
             bar.update(1)
         outcomes.append(FoldOutcome(split, probe, test, probe.predict_proba(test.data)))
-    bar.close()
     return dict(best_point), outcomes

@@ -10,15 +10,14 @@ from typing import Any
 
 from hearbench.api import Embedder, HearbenchError
 from hearbench.cache import EmbeddingCache, SplitEmbeddings
-from hearbench.complexity.head import HEAD_SECONDS, HeadComplexity, frame_rate, head_complexity, with_head
+from hearbench.complexity.head import HEAD_SECONDS, HeadComplexity, head_complexity, with_head
 from hearbench.embed import embed_task
-from hearbench.frame_scores import ClipScores
-from hearbench.metrics import frame_metric_scores, get_metric
-from hearbench.predictions import EventFold, Predictions, SceneFold, scene_fold
+from hearbench.predictions import EventFold, SceneFold
 from hearbench.probes import get_probe, resolve_probe_options
 from hearbench.protocol import FoldOutcome, search_and_train
 from hearbench.provenance import provenance
 from hearbench.results import Result, Score, write_result
+from hearbench.task_kinds import task_kind
 from hearbench.tasks.format import Task
 
 log = logging.getLogger(__name__)
@@ -51,42 +50,17 @@ def probe_grid(
 
 def test_scores(task: Task, outcome: FoldOutcome) -> tuple[dict[str, float], SceneFold | EventFold]:
     """Every metric of the task on one split's test predictions, and the stored predictions."""
-    test = outcome.test
-    fold, tested = outcome.split.index, list(outcome.split.test)
-    if task.embedding_type == "scene":
-        scores = {m: get_metric(m)(outcome.test_probs, test.data.Y) for m in task.evaluation}
-        return scores, scene_fold(fold, tested, test.files, outcome.test_probs, test.data.Y)
-    from hearbench.events import event_lists_to_json
-    from hearbench.postprocess import PostProcessing, apply_postprocessing, split_frames
-
-    choice = dict(outcome.probe.valid_info_.get("postprocessing", {}))
-    assert test.timestamps is not None and test.data.offsets is not None
-    preds, stamps = split_frames(outcome.test_probs, test.timestamps, test.data.offsets, test.files)
-    events = event_lists_to_json(
-        apply_postprocessing(preds, stamps, task.labels, PostProcessing(**choice))
-    )
-    frames = clip_scores(task, tested, preds, stamps)
-    scores = {
-        m: get_metric(m)(events, test.references)
-        for m in task.evaluation
-        if get_metric(m).kind == "event"
-    }
-    scores.update(frame_metric_scores(frames, test.references, task.labels))
-    return scores, EventFold(fold, tuple(tested), events, dict(test.references), choice, frames)
-
-
-def clip_scores(
-    task: Task, splits: Sequence[str], preds: Mapping[str, Any], stamps: Mapping[str, Any]
-) -> dict[str, ClipScores]:
-    """The frame scores of the clips of ``splits`` (those with frames), with their durations."""
     from hearbench.tasks.durations import clip_durations
 
-    durations = clip_durations(task, splits)
-    return {
-        name: ClipScores(stamps[name], preds[name], durations[name])
-        for name in preds
-        if len(stamps[name])
-    }
+    return task_kind(task).score_fold(
+        task,
+        outcome.split.index,
+        list(outcome.split.test),
+        outcome.test,
+        outcome.test_probs,
+        outcome.probe.valid_info_,
+        lambda splits: clip_durations(task, splits),
+    )
 
 
 def head_cost(task: Task, outcome: FoldOutcome) -> HeadComplexity:
@@ -95,13 +69,15 @@ def head_cost(task: Task, outcome: FoldOutcome) -> HeadComplexity:
     from hearbench.tasks.durations import clip_durations
 
     test = outcome.test
-    width = int(test.data.X.shape[1])
-    if task.embedding_type == "event":
-        assert test.timestamps is not None and test.data.offsets is not None
-        fps = frame_rate(test.timestamps, test.data.offsets)
-        return head_complexity(outcome.probe, width, max(1, round(fps * HEAD_SECONDS)), HEAD_SECONDS)
-    durations = clip_durations(task, outcome.split.test)
-    return head_complexity(outcome.probe, width, 1, sum(durations.values()) / len(durations))
+
+    def mean_clip_seconds() -> float:
+        durations = clip_durations(task, outcome.split.test)
+        return sum(durations.values()) / len(durations)
+
+    frames, seconds = task_kind(task).head_input(
+        test.timestamps, test.data.offsets, mean_clip_seconds, HEAD_SECONDS
+    )
+    return head_complexity(outcome.probe, int(test.data.X.shape[1]), frames, seconds)
 
 
 def evaluate(
@@ -137,7 +113,7 @@ def evaluate(
             (the robustness protocol scores its test conditions there).
     """
     probe_cls = get_probe(probe)
-    if probe == "sequence" and task.embedding_type != "event":
+    if probe == "sequence" and not task_kind(task).per_frame:
         raise HearbenchError(f"probe 'sequence' needs an event task; {task.name} is a scene task")
     probe_options = resolve_probe_options(probe, probe_options or {})
     cache = cache or EmbeddingCache()
@@ -190,12 +166,7 @@ def evaluate(
     if finish is not None:
         result = finish(result, outcomes)
     if out_dir is not None:
-        predictions = Predictions(
-            task.embedding_type,  # type: ignore[arg-type]
-            tuple(folds),  # type: ignore[arg-type]
-            tuple(task.labels),
-            task.prediction_type,
-        )
+        predictions = task_kind(task).predictions(folds, task.labels, task.prediction_type)
         path = write_result(out_dir, result, predictions)
         log.info("wrote %s", path)
     return result

@@ -212,3 +212,28 @@ def test_postprocessing_selection_option_is_named(tmp_path: Path) -> None:
     task, _ = _kfold_embedded(tmp_path)
     with pytest.raises(HearbenchError, match="postprocessing_selection must be one of heareval, direction_aware"):
         make_objective(task, None, "lowest")  # type: ignore[arg-type]
+
+
+def test_the_probe_bar_closes_when_a_fit_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tqdm.auto
+
+    closed: list[bool] = []
+
+    class Bar(tqdm.auto.tqdm):  # type: ignore[misc]
+        def close(self) -> None:
+            closed.append(True)
+            super().close()
+
+    class Failing(MLPProbe):
+        def fit(self, *args: object, **kwargs: object) -> MLPProbe:
+            raise RuntimeError("fit failed")
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    task = load_task(_task(tmp_path, "trainvaltest"))
+    embeddings = {
+        s: SplitEmbeddings(tuple(task.files(s)), np.zeros((len(task.files(s)), 2), np.float32))
+        for s in task.split_names
+    }
+    with pytest.raises(RuntimeError, match="fit failed"):
+        search_and_train(Failing, task, embeddings, [{}], {"prediction_type": "multiclass"})
+    assert closed and closed[0]

@@ -106,6 +106,7 @@ def scores(context: BenchContext) -> None:
     """Linear-probe scores of window and one-pass modes on every task under ``scores_dir``."""
     from hearbench.cache import EmbeddingCache
     from hearbench.runner import evaluate
+    from hearbench.task_kinds import task_kind
     from hearbench.tasks.cards import scan_tasks
     from hearbench.tasks.format import load_task
 
@@ -117,7 +118,7 @@ def scores(context: BenchContext) -> None:
     for path in sorted(scan_tasks(settings.scores_dir)):
         task = load_task(path)
         for name in names:
-            if task.embedding_type == "scene" and frame_mode(name) == "frames":
+            if not task_kind(task).per_frame and frame_mode(name) == "frames":
                 log.info("scores: %s on %s skipped (same scene embeddings in both modes)", name, task.name)
                 continue
             results = {}

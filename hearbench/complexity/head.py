@@ -18,19 +18,18 @@ scene tasks.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import torch
 
 from hearbench.api import HearbenchError
 from hearbench.complexity.macs import count_macs
 from hearbench.complexity.params import count_params
 from hearbench.probes.base import Probe
+from hearbench.task_kinds import task_kind
+from hearbench.task_kinds.event import frame_rate as frame_rate
 
 HEAD_SECONDS = 10.0
 HEAD_KEYS = ("head_params", "head_macs_per_second", "total_params", "total_macs_per_second")
@@ -68,25 +67,6 @@ def head_complexity(probe: Probe, n_features: int, frames: int, seconds: float) 
     return HeadComplexity(count_params(probe.head_module()), macs / seconds, frames, float(seconds))
 
 
-def frame_rate(timestamps_ms: npt.ArrayLike, offsets: npt.ArrayLike) -> float:
-    """Frames per second of audio of clips concatenated in ``timestamps_ms`` (clip ``i`` owns
-    rows ``offsets[i]:offsets[i + 1]``): mean over clips with two frames or more.
-
-    Raises:
-        HearbenchError: no clip has two frames.
-    """
-    stamps = np.asarray(timestamps_ms, dtype=np.float64)
-    bounds = np.asarray(offsets, dtype=np.int64)
-    rates = [
-        (stop - start - 1) * 1000.0 / (stamps[stop - 1] - stamps[start])
-        for start, stop in itertools.pairwise(bounds.tolist())
-        if stop - start >= 2 and stamps[stop - 1] > stamps[start]
-    ]
-    if not rates:
-        raise HearbenchError("head complexity: no clip has two frames to take a frame rate from")
-    return float(np.mean(rates))
-
-
 def with_head(complexity: Mapping[str, Any], head: HeadComplexity, embedding_type: str) -> dict[str, Any]:
     """``complexity`` (the embedder's figures) with the head's and the totals (module docstring)."""
     out = dict(complexity)
@@ -95,8 +75,7 @@ def with_head(complexity: Mapping[str, Any], head: HeadComplexity, embedding_typ
     params = complexity.get("params")
     if isinstance(params, int | float):
         out["total_params"] = params + head.params
-    key = "macs_per_second" if embedding_type == "event" else "scene_macs_per_second"
-    macs = complexity.get(key)
+    macs = complexity.get(task_kind(embedding_type).embedder_macs_key)
     if isinstance(macs, int | float):
         out["total_macs_per_second"] = macs + head.macs_per_second
     return out

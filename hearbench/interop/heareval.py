@@ -32,9 +32,9 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.cache import SplitEmbeddings
-from hearbench.events import frame_targets
 from hearbench.metrics import get_metric
 from hearbench.protocol import heareval_file_order, reorder
+from hearbench.task_kinds import task_kind
 from hearbench.tasks.format import Task, read_labels, split_names_for
 
 
@@ -53,15 +53,7 @@ def _read_json(path: Path) -> Any:
 
 def row_labels(task: Task, split: str, emb: SplitEmbeddings) -> list[Any]:
     """heareval's target labels of each row: a clip's labels, or each frame's active labels."""
-    if task.embedding_type == "scene":
-        return [list(task.targets[split][name]) for name in emb.files]
-    assert emb.timestamps is not None
-    out: list[Any] = []
-    for i, name in enumerate(emb.files):
-        rows = emb.frames_of(i)
-        active = frame_targets(emb.timestamps[rows], task.targets[split][name], task.labels)
-        out += [[task.labels[c] for c in np.flatnonzero(frame)] for frame in active]
-    return out
+    return task_kind(task).heareval_row_labels(task, split, emb)
 
 
 def write_embeddings(task: Task, embeddings: Mapping[str, SplitEmbeddings], out: str | Path) -> Path:
@@ -85,14 +77,8 @@ def write_embeddings(task: Task, embeddings: Mapping[str, SplitEmbeddings], out:
         with (root / f"{split}.target-labels.pkl").open("wb") as handle:
             pickle.dump(labels, handle)
         _dump_json(root / f"{split}.target-labels.json", labels)
-        if task.embedding_type == "event":
-            assert emb.timestamps is not None
-            stamps = [
-                [f"{split}/{name}", float(t)]
-                for i, name in enumerate(emb.files)
-                for t in emb.timestamps[emb.frames_of(i)]
-            ]
-            _dump_json(root / f"{split}.filename-timestamps.json", stamps)
+        for name, value in task_kind(task).heareval_extra_files(split, emb).items():
+            _dump_json(root / name, value)
     return root
 
 
@@ -105,11 +91,8 @@ def read_task(folder: str | Path) -> Task:
         if key not in meta:
             raise HearbenchError(f"{meta_path}: field {key!r} is missing")
     splits = split_names_for(meta, meta_path)
-    scene = meta["embedding_type"] == "scene"
-    targets = {}
-    for split in splits:
-        data = _read_json(root / f"{split}.json")
-        targets[split] = {str(k): [str(x) for x in v] if scene else v for k, v in data.items()}
+    kind = task_kind(str(meta["embedding_type"]), str(meta_path))
+    targets = {split: kind.clean_targets(_read_json(root / f"{split}.json")) for split in splits}
     duration = meta.get("sample_duration")
     return Task(
         path=root,
@@ -145,18 +128,9 @@ def read_embeddings(folder: str | Path) -> tuple[Task, dict[str, SplitEmbeddings
         if path.stat().st_size != n * d * 4:
             raise HearbenchError(f"{path}: {path.stat().st_size} bytes, expected {n} x {d} float32")
         matrix = np.fromfile(path, dtype=np.float32).reshape(n, d)
-        if task.embedding_type == "scene":
-            files = order[split]
-            if len(files) != n:
-                raise HearbenchError(f"{path}: {n} rows but {split}.json lists {len(files)} files")
-            emb = SplitEmbeddings(tuple(files), matrix)
-            labels = _read_labels(root, split)
-            if labels != row_labels(task, split, emb):
-                raise HearbenchError(
-                    f"{root / f'{split}.target-labels.pkl'}: row labels do not follow heareval's file order"
-                )
-        else:
-            emb = _event_embeddings(root, split, matrix)
+        emb = task_kind(task).heareval_embeddings(
+            task, root, split, matrix, order[split], _read_json, _read_labels
+        )
         out[split] = emb
     return task, out
 
@@ -167,26 +141,6 @@ def _read_labels(root: Path, split: str) -> list[Any]:
         with path.open("rb") as handle:
             return [[str(x) for x in row] for row in pickle.load(handle)]
     return [[str(x) for x in row] for row in _read_json(root / f"{split}.target-labels.json")]
-
-
-def _event_embeddings(root: Path, split: str, matrix: np.ndarray) -> SplitEmbeddings:
-    path = root / f"{split}.filename-timestamps.json"
-    rows = _read_json(path)
-    if len(rows) != matrix.shape[0]:
-        raise HearbenchError(f"{path}: {len(rows)} rows but the embeddings have {matrix.shape[0]}")
-    files: list[str] = []
-    offsets = [0]
-    for i, (slug, _) in enumerate(rows):
-        name = Path(str(slug)).name
-        if not files or files[-1] != name:
-            if name in files:
-                raise HearbenchError(f"{path}: the frames of {name!r} are not contiguous")
-            if files:
-                offsets.append(i)
-            files.append(name)
-    offsets.append(len(rows))
-    stamps = np.asarray([float(t) for _, t in rows], dtype=np.float32)
-    return SplitEmbeddings(tuple(files), matrix, stamps, np.asarray(offsets, dtype=np.int64))
 
 
 @dataclass(frozen=True)

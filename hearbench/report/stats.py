@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,10 +26,11 @@ import numpy.typing as npt
 
 from hearbench.api import HearbenchError
 from hearbench.metrics import get_metric
-from hearbench.predictions import Predictions, PredictionsLike, SceneFold, as_predictions
+from hearbench.predictions import EventFold, Predictions, PredictionsLike, SceneFold, as_predictions
 from hearbench.report.aggregates import rounded
 from hearbench.report.tables import CellStats, RowKey, row_key, task_key
 from hearbench.results import Result, result_predictions
+from hearbench.task_kinds import TaskKind, task_kind
 
 logger = logging.getLogger(__name__)
 
@@ -80,61 +81,32 @@ class PairedTest:
 
 @dataclass(frozen=True)
 class _Fold:
-    """The test items of one fold in a form any metric can take."""
+    """The test items of one fold: its stored record, read through the task's kind."""
 
     key: tuple[Any, ...]
     files: tuple[str, ...]
-    kind: str
-    scores: npt.NDArray[np.float64] | None = None
-    targets: npt.NDArray[np.float64] | None = None
-    events: Mapping[str, Any] | None = None
-    references: Mapping[str, Any] | None = None
+    kind: TaskKind
+    record: SceneFold | EventFold
 
     def subset(self, index: npt.NDArray[np.intp]) -> tuple[Any, Any]:
         """Metric arguments for the items at ``index`` (repeats allowed)."""
-        if self.kind == "scene":
-            assert self.scores is not None and self.targets is not None
-            return self.scores[index], self.targets[index]
-        assert self.events is not None and self.references is not None
-        preds: dict[str, Any] = {}
-        refs: dict[str, Any] = {}
-        for k, i in enumerate(index.tolist()):
-            name = f"{self.files[i]}#{k}"
-            preds[name] = self.events.get(self.files[i], [])
-            refs[name] = self.references[self.files[i]]
-        return preds, refs
+        return self.kind.metric_args(self.record, self.files, index)
 
     def select(self, files: Sequence[str]) -> _Fold:
         """The same fold restricted to ``files``, in that order."""
-        pos = {f: i for i, f in enumerate(self.files)}
-        idx = np.array([pos[f] for f in files], dtype=np.intp)
-        if self.kind == "scene":
-            assert self.scores is not None and self.targets is not None
-            return _Fold(self.key, tuple(files), "scene", self.scores[idx], self.targets[idx])
-        return _Fold(
-            self.key, tuple(files), "event", events=self.events, references=self.references
-        )
+        record = self.kind.select(self.record, self.files, files)
+        return _Fold(self.key, tuple(files), self.kind, record)
 
 
 def _folds(predictions: PredictionsLike) -> list[_Fold]:
     record = as_predictions(predictions)
-    out = []
-    for fold in record.folds:
-        key = (fold.fold, fold.test)
-        if isinstance(fold, SceneFold):
-            out.append(_Fold(key, fold.files, "scene", fold.scores, fold.targets))
-        else:
-            out.append(
-                _Fold(key, fold.files, "event", events=fold.events, references=fold.references)
-            )
-    return out
+    kind = task_kind(record.kind)
+    return [_Fold((fold.fold, fold.test), fold.files, kind, fold) for fold in record.folds]
 
 
 def _itemwise(fold: _Fold, metric: str) -> npt.NDArray[np.float64] | None:
     """Per-item metric values of a fold when the metric is their mean, else ``None``."""
-    if fold.kind != "scene":
-        return None
-    return get_metric(metric).item_scores(*fold.subset(np.arange(len(fold.files), dtype=np.intp)))
+    return fold.kind.item_scores(fold.record, fold.files, metric)
 
 
 def _chunks(n_resamples: int, n_items: int) -> list[int]:
@@ -223,24 +195,8 @@ def _paired_folds(a: PredictionsLike, b: PredictionsLike) -> list[tuple[_Fold, _
 
 
 def _swap(fa: _Fold, fb: _Fold, mask: npt.NDArray[np.bool_]) -> tuple[_Fold, _Fold]:
-    if fa.kind == "scene":
-        assert fa.scores is not None and fb.scores is not None
-        m = mask[:, None]
-        sa = np.where(m, fb.scores, fa.scores)
-        sb = np.where(m, fa.scores, fb.scores)
-        return (
-            _Fold(fa.key, fa.files, "scene", sa, fa.targets),
-            _Fold(fb.key, fb.files, "scene", sb, fb.targets),
-        )
-    assert fa.events is not None and fb.events is not None
-    ea, eb = dict(fa.events), dict(fb.events)
-    for i in np.flatnonzero(mask).tolist():
-        f = fa.files[i]
-        ea[f], eb[f] = fb.events.get(f, []), fa.events.get(f, [])
-    return (
-        _Fold(fa.key, fa.files, "event", events=ea, references=fa.references),
-        _Fold(fb.key, fb.files, "event", events=eb, references=fb.references),
-    )
+    ra, rb = fa.kind.swap(fa.record, fb.record, fa.files, mask)
+    return _Fold(fa.key, fa.files, fa.kind, ra), _Fold(fb.key, fb.files, fb.kind, rb)
 
 
 def paired_test(

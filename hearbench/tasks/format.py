@@ -23,6 +23,7 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.audio import fit_length, resample, write_wav
+from hearbench.task_kinds import task_kind
 from hearbench.tasks.manifest import digest_of, verified_audio, write_manifest
 from hearbench.tasks.metadata import ALL_METRICS as ALL_METRICS
 from hearbench.tasks.metadata import EMBEDDING_TYPES as EMBEDDING_TYPES
@@ -219,28 +220,12 @@ def _check_targets(
 ) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _fail(split_path, "expected an object {file: labels}")
+    kind = task_kind(embedding_type)
     for filename, target in data.items():
-        if embedding_type == "scene":
-            if not isinstance(target, list):
-                raise _fail(split_path, f"{filename}: expected a list of labels")
-            for label in target:
-                if str(label) not in labels:
-                    raise _fail(split_path, f"{filename}: label {label!r} is not in the vocabulary")
-        else:
-            if not isinstance(target, list):
-                raise _fail(split_path, f"{filename}: expected a list of events")
-            for event in target:
-                if not isinstance(event, dict) or not {"label", "start", "end"} <= set(event):
-                    raise _fail(split_path, f"{filename}: events need label, start and end")
-                if str(event["label"]) not in labels:
-                    raise _fail(
-                        split_path, f"{filename}: label {event['label']!r} is not in the vocabulary"
-                    )
-                if not float(event["start"]) <= float(event["end"]):
-                    raise _fail(split_path, f"{filename}: event ends before it starts")
-    return {
-        str(k): [str(x) for x in v] if embedding_type == "scene" else v for k, v in data.items()
-    }
+        problem = kind.target_problem(filename, target, labels)
+        if problem is not None:
+            raise _fail(split_path, problem)
+    return kind.clean_targets(data)
 
 
 def load_task(path: str | Path, check_audio: bool = True) -> Task:

@@ -14,13 +14,14 @@ import soundfile as sf
 
 from hearbench.api import HearbenchError
 from hearbench.audio import read_audio
+from hearbench.task_kinds import task_kind
+from hearbench.task_kinds.event import EVENT_TOLERANCE_MS as EVENT_TOLERANCE_MS
 from hearbench.tasks.format import Task, load_task
 from hearbench.tasks.manifest import audit
 
 log = logging.getLogger(__name__)
 
 MAX_PER_CHECK = 20
-EVENT_TOLERANCE_MS = 1.0
 
 
 def _capped(problems: Iterable[str], check: str) -> Iterator[str]:
@@ -49,14 +50,8 @@ def _nonempty_splits(task: Task) -> Iterator[str]:
             yield f"{task.path / f'{split}.json'}: the split has no files"
 
 
-def _scene_targets(task: Task) -> Iterator[str]:
-    if task.embedding_type != "scene" or task.prediction_type != "multiclass":
-        return
-    for split in task.split_names:
-        split_file = task.path / f"{split}.json"
-        for filename, labels in sorted(task.targets[split].items()):
-            if len(labels) != 1:
-                yield f"{split_file}: {filename} has {len(labels)} labels, multiclass needs 1"
+def _labels(task: Task) -> Iterator[str]:
+    return task_kind(task).label_problems(task)
 
 
 def _audio(task: Task) -> Iterator[str]:
@@ -110,18 +105,7 @@ def _clip_ms(task: Task, split: str, filename: str) -> float | None:
 
 
 def _event_times(task: Task) -> Iterator[str]:
-    if task.embedding_type != "event":
-        return
-    for split in task.split_names:
-        for filename, events in sorted(task.targets[split].items()):
-            length = _clip_ms(task, split, filename)
-            for event in events:
-                start, end = float(event["start"]), float(event["end"])
-                if start < 0 or (length is not None and end > length + EVENT_TOLERANCE_MS):
-                    yield (
-                        f"{task.path / f'{split}.json'}: {filename}: event {event['label']} "
-                        f"{start}..{end} ms lies outside the clip (0..{length} ms)"
-                    )
+    return task_kind(task).event_problems(task, lambda split, name: _clip_ms(task, split, name))
 
 
 def _manifest(task: Task) -> Iterator[str]:
@@ -153,7 +137,7 @@ def validate_task(path: str | Path) -> list[str]:
     checks = {
         "splits": _nonempty_splits,
         "folds": _disjoint_splits,
-        "labels": _scene_targets,
+        "labels": _labels,
         "audio": _audio,
         "events": _event_times,
         "manifest": _manifest,

@@ -1,110 +1,15 @@
-"""Frame probabilities to sound events: heareval's default event post-processing.
-
-For each clip and class: a median filter over time (``median_filter_ms`` wide, in frames
-``round(median_filter_ms / mean hop)``, half to even, as heareval rounds; scipy's
-``median_filter`` with ``size=(width, 1)`` and ``reflect`` edges), a strict ``> threshold``,
-and every run of consecutive active frames becomes one event from the first to the last active
-frame's timestamp (frame centres; a one-frame run lasts 0 ms). Events shorter than
-``min_duration`` ms are dropped. :func:`select_postprocessing` picks the grid point with the
-best primary score on validation, :func:`apply_postprocessing` applies it to test predictions.
-
-The filter is computed on the thresholded frames: the median of a window exceeds the
-threshold exactly when at least ``width - width // 2`` of its values do (scipy's median is the
-element of rank ``width // 2``, also for even widths), so a running count gives bit-identical
-results at a fraction of the cost. (For windows longer than about eight times the clip, scipy
-reads past its edge buffer and its output is undefined; here the ``reflect`` extension simply
-continues. heareval never meets such clips: 250 ms is 25 frames at a 10 ms hop.)
-
-A clip with fewer than two frames has no hop, so it is not filtered (heareval would fail).
-"""
+"""Frame probabilities of a clip to events: median filter, threshold, runs of active frames."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from hearbench.events import Event, EventLists, as_event_lists
-from hearbench.metrics.base import Metric
-
-DEFAULT_POSTPROCESSING_GRID: Mapping[str, Sequence[float]] = {
-    "median_filter_ms": [250],
-    "min_duration": [125, 250],
-}
-"""heareval's ``EVENT_POSTPROCESSING_GRID``, used unless a task names its own."""
-
-
-@dataclass(frozen=True)
-class PostProcessing:
-    """One post-processing setting.
-
-    Defaults are those of heareval's ``create_events_from_prediction``; they apply to every
-    parameter a grid leaves out.
-
-    Attributes:
-        median_filter_ms: Median filter length in ms; 0 disables the filter.
-        min_duration: Events with ``end - start < min_duration`` ms are dropped.
-        threshold: A frame is active when its (filtered) probability is ``> threshold``.
-    """
-
-    median_filter_ms: float = 150.0
-    min_duration: float = 60.0
-    threshold: float = 0.5
-
-    def to_dict(self) -> dict[str, float]:
-        """The parameters as a plain dict (for result JSON)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-GRID_KEYS = tuple(f.name for f in fields(PostProcessing))
-
-
-@dataclass(frozen=True)
-class PostProcessingSelection:
-    """Outcome of the validation grid search.
-
-    Attributes:
-        best: The chosen setting.
-        score: Its validation score (NaN reported as is).
-        scores: Every grid point with its validation score, in grid order.
-    """
-
-    best: PostProcessing
-    score: float
-    scores: tuple[tuple[PostProcessing, float], ...]
-
-
-def grid_from_evaluation_params(
-    evaluation_params: Mapping[str, Any] | None,
-) -> Mapping[str, Sequence[float]]:
-    """The grid a task asks for: its ``event_postprocessing_grid`` or the default.
-
-    Args:
-        evaluation_params: The task metadata's ``evaluation_params`` (may be None).
-    """
-    if evaluation_params and "event_postprocessing_grid" in evaluation_params:
-        grid: Mapping[str, Sequence[float]] = evaluation_params["event_postprocessing_grid"]
-        return grid
-    return DEFAULT_POSTPROCESSING_GRID
-
-
-def postprocessing_grid(
-    grid: Mapping[str, Sequence[float]] | None = None,
-) -> list[PostProcessing]:
-    """Every point of ``grid``, in scikit-learn ``ParameterGrid`` order (as heareval iterates).
-
-    Args:
-        grid: ``{parameter: [values]}`` over ``median_filter_ms``, ``min_duration`` and
-            ``threshold``; None means :data:`DEFAULT_POSTPROCESSING_GRID`.
-
-    Raises:
-        ValueError: An unknown parameter or an empty or non-numeric list of values.
-    """
-    return [point for point, _ in _grid_points(grid)]
+from hearbench.events import Event
+from hearbench.postprocess.grid import PostProcessing
 
 
 def split_frames(
@@ -272,74 +177,6 @@ def apply_postprocessing(
     }
 
 
-def select_postprocessing(
-    predictions: Mapping[str, npt.ArrayLike],
-    timestamps_ms: Mapping[str, npt.ArrayLike],
-    references: EventLists,
-    labels: Sequence[str],
-    metric: Metric | str,
-    grid: Mapping[str, Sequence[float]] | None = None,
-    direction_aware: bool = False,
-) -> PostProcessingSelection:
-    """Pick the grid point with the highest validation score, as heareval does each epoch.
-
-    heareval always maximises, also for a lower-is-better metric (``segment_1s_er``: it keeps
-    the highest error rate), and counts a NaN score as 0. ``direction_aware=True`` (the probe
-    option ``postprocessing_selection=direction_aware``) takes the best score in the metric's
-    direction instead, a NaN counting as the worst. Ties go to the point whose values, in sorted
-    parameter-name order, compare largest (heareval sorts ``(score, params)`` tuples in reverse).
-
-    Args:
-        predictions: ``{file: (T, C) probabilities}`` of the validation split.
-        timestamps_ms: ``{file: (T,) frame centres in ms}``.
-        references: Validation reference events per file.
-        labels: Class names, one per column.
-        metric: The task's primary event metric, or its name.
-        grid: ``{parameter: [values]}``; None means :data:`DEFAULT_POSTPROCESSING_GRID`.
-        direction_aware: Minimise a lower-is-better metric instead of maximising it.
-
-    Returns:
-        The chosen setting, its score and the scores of all points.
-    """
-    score_metric = _resolve_metric(metric)
-    points = _grid_points(grid)
-    _check_same_files(predictions, timestamps_ms)
-    refs = as_event_lists(references)
-    clips = {
-        name: _sorted_clip(predictions[name], timestamps_ms[name], len(labels))
-        for name in predictions
-    }
-
-    runs_cache: dict[tuple[float, float], dict[str, _Runs]] = {}
-    scored: list[tuple[PostProcessing, float, tuple[float, ...]]] = []
-    for point, tie_key in points:
-        filter_key = (point.median_filter_ms, point.threshold)
-        if filter_key not in runs_cache:
-            runs_cache[filter_key] = {
-                name: _runs(active_frames(p, ts, point.median_filter_ms, point.threshold))
-                for name, (p, ts) in clips.items()
-            }
-        runs = runs_cache[filter_key]
-        events = {
-            name: _runs_to_events(runs[name], clips[name][1], labels, point.min_duration)
-            for name in clips
-        }
-        scored.append((point, score_metric(events, refs), tie_key))
-
-    def rank(item: tuple[PostProcessing, float, tuple[float, ...]]) -> tuple[float, ...]:
-        _, value, tie_key = item
-        if score_metric.higher_is_better or not direction_aware:
-            return (0.0 if math.isnan(value) else value, *tie_key)
-        return (-math.inf if math.isnan(value) else -value, *tie_key)
-
-    best, best_score, _ = max(scored, key=rank)
-    return PostProcessingSelection(
-        best=best,
-        score=best_score,
-        scores=tuple((point, value) for point, value, _ in scored),
-    )
-
-
 _Runs = tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]]
 
 
@@ -405,33 +242,3 @@ def _check_same_files(
     if set(predictions) != set(timestamps_ms):
         odd = sorted(set(predictions) ^ set(timestamps_ms))
         raise ValueError(f"predictions and timestamps_ms must name the same files; differ in {odd}")
-
-
-def _grid_points(
-    grid: Mapping[str, Sequence[float]] | None,
-) -> list[tuple[PostProcessing, tuple[float, ...]]]:
-    spec = DEFAULT_POSTPROCESSING_GRID if grid is None else grid
-    unknown = sorted(set(spec) - set(GRID_KEYS))
-    if unknown:
-        raise ValueError(
-            f"post-processing grid: unknown parameter(s) {unknown}; allowed {GRID_KEYS}"
-        )
-    keys = sorted(spec)
-    for key in keys:
-        values = spec[key]
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-            raise ValueError(
-                f"post-processing grid: {key!r} needs a non-empty list, got {values!r}"
-            )
-    combos: list[tuple[float, ...]] = [()]
-    for key in keys:
-        combos = [(*c, float(v)) for c in combos for v in spec[key]]
-    return [(PostProcessing(**dict(zip(keys, combo, strict=True))), combo) for combo in combos]
-
-
-def _resolve_metric(metric: Metric | str) -> Metric:
-    if isinstance(metric, Metric):
-        return metric
-    from hearbench.metrics import get_metric
-
-    return get_metric(metric, "event")
