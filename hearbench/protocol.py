@@ -29,6 +29,7 @@ from hearbench.api import HearbenchError
 from hearbench.cache import SplitEmbeddings
 from hearbench.metrics import get_metric
 from hearbench.probes.base import Objective, Probe, ProbeData
+from hearbench.probes.progress import BarProgress
 from hearbench.task_kinds import task_kind
 from hearbench.tasks.format import FoldSplit, Task
 
@@ -183,11 +184,11 @@ def search_and_train(
 ) -> tuple[dict[str, Any], list[FoldOutcome]]:
     """Search ``grid`` on the first split, then train the winner on every split.
 
-    Seeds Python, NumPy and torch with ``fixed["seed"]`` (default 42) first. A probe class
-    with a ``fit_grid(points, train, valid, objective, fixed)`` classmethod fits the whole grid
-    in one call; otherwise each point is fitted in turn. With ``progress`` a bar counts the
-    fits (grid points, then the winner on every further split) and shows the best validation
-    score so far. Returns the chosen hyperparameters and one outcome per split.
+    Seeds Python, NumPy and torch with ``fixed["seed"]`` (default 42) first; the probe
+    class's ``fit_grid`` fits the grid. With ``progress`` a bar counts the fits (grid points,
+    then the winner on every further split) as each ends, and shows the running fit's epoch
+    and best validation score (:class:`~hearbench.probes.progress.BarProgress`). Returns the
+    chosen hyperparameters and one outcome per split.
     ``train_copies`` (augmented copies of clips, per split) are added after the clean rows of
     the training folds only; validation and test stay clean.
     """
@@ -230,16 +231,8 @@ def _fit_all(
     train0, valid0, _ = parts[0]
     objective0 = make_objective(task, valid0, postprocessing_selection)
     seed_everything(int(fixed.get("seed", 42)))
-    fit_grid = getattr(probe_cls, "fit_grid", None)
-    if fit_grid is not None:
-        bar.set_postfix_str(f"{len(grid)} grid points together")
-        fitted = fit_grid(grid, train0.data, valid0.data, objective0, fixed)
-        bar.update(len(grid))
-    else:
-        fitted = []
-        for point in grid:
-            fitted.append(probe_cls(**{**fixed, **point}).fit(train0.data, valid0.data, objective0))
-            bar.update(1)
+    fit_progress = BarProgress(bar, objective0)
+    fitted = probe_cls.fit_grid(grid, train0.data, valid0.data, objective0, fixed, fit_progress)
     candidates = []
     for point, probe in zip(grid, fitted, strict=True):
         log.info("grid point %s: valid %s = %.4f", point, objective0.name, probe.valid_score_)
@@ -257,10 +250,10 @@ def _fit_all(
             best_probe
             if i == 0
             else probe_cls(**{**fixed, **best_point}).fit(
-                train.data, valid.data, make_objective(task, valid, postprocessing_selection)
+                train.data, valid.data, make_objective(task, valid, postprocessing_selection), fit_progress
             )
         )
         if i > 0:
-            bar.update(1)
+            fit_progress.point_done(len(grid) + i - 1, probe.valid_score_)
         outcomes.append(FoldOutcome(split, probe, test, probe.predict_proba(test.data)))
     return dict(best_point), outcomes

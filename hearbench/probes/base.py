@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +26,7 @@ import numpy as np
 
 from hearbench.api import HearbenchError
 from hearbench.options import OptionSet
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 
 if TYPE_CHECKING:
     import torch
@@ -91,9 +92,33 @@ class Probe(abc.ABC):
     def param_grid(cls, **protocol: Any) -> list[dict[str, Any]]:
         """Hyperparameter settings the protocol searches, in search order."""
 
+    @classmethod
+    def fit_grid(
+        cls,
+        points: Sequence[Mapping[str, Any]],
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        fixed: Mapping[str, Any],
+        progress: FitProgress = NO_PROGRESS,
+    ) -> Sequence[Probe]:
+        """One fitted probe per grid point (``cls(**fixed, **point)``), fitted in order."""
+        fitted: list[Probe] = []
+        for index, point in enumerate(points):
+            fitted.append(cls(**{**fixed, **point}).fit(train, valid, objective, progress))
+            progress.point_done(index, fitted[-1].valid_score_)
+        return fitted
+
     @abc.abstractmethod
-    def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> Probe:
-        """Train, select on ``objective`` over ``valid``; returns ``self``."""
+    def fit(
+        self,
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+    ) -> Probe:
+        """Train, select on ``objective`` over ``valid``, reporting each validation check to
+        ``progress``; returns ``self``."""
 
     @abc.abstractmethod
     def predict_proba(self, data: ProbeData) -> np.ndarray:

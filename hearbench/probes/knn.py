@@ -15,6 +15,7 @@ import torch
 from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 
 K_GRID = [1, 5, 10, 20, 50]
 BLOCK = 4096
@@ -43,13 +44,20 @@ class KNNProbe(Probe):
         grid = protocol.get("k", K_GRID)
         return [{"k": int(v)} for v in (grid if isinstance(grid, list) else [grid])]
 
-    def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> KNNProbe:
+    def fit(
+        self,
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+    ) -> KNNProbe:
         if self.k < 1:
             raise HearbenchError(f"knn: k must be at least 1, got {self.k}")
         self.train_X_ = _normalise(train.X)
         self.train_Y_ = train.Y.astype(np.float32)
         score, info = objective.evaluate(self.predict_proba(valid))
         self.valid_score_, self.valid_info_ = float(score), dict(info)
+        progress.check(0, self.valid_score_)
         return self
 
     def head_forward(self, frames: torch.Tensor) -> torch.Tensor:

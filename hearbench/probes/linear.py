@@ -17,6 +17,7 @@ import torch
 from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 from hearbench.probes.torch_utils import logit_loss, output_activation
 
 L2_GRID = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
@@ -43,7 +44,13 @@ class LinearProbe(Probe):
         grid = protocol.get("l2", L2_GRID)
         return [{"l2": float(v)} for v in (grid if isinstance(grid, list) else [grid])]
 
-    def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> LinearProbe:
+    def fit(
+        self,
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+    ) -> LinearProbe:
         torch.manual_seed(self.seed)
         X = train.X.astype(np.float64)
         self.mean_ = X.mean(axis=0)
@@ -74,6 +81,7 @@ class LinearProbe(Probe):
         self.bias_ = bias.detach().numpy()
         score, info = objective.evaluate(self.predict_proba(valid))
         self.valid_score_, self.valid_info_ = float(score), dict(info)
+        progress.check(0, self.valid_score_)
         return self
 
     def head_module(self) -> torch.nn.Linear:

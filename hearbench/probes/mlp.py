@@ -47,14 +47,16 @@ from hearbench.probes.mlp_net import (
     hear_grid_points,
 )
 from hearbench.probes.mlp_options import GRID_MODES, SEEDINGS, mlp_option_set
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import (
     as_tensor,
     check_precision,
     draw_loader_seed,
-    logit_loss,
+    loss_targets,
     matmul_precision,
     output_activation,
+    prepared_loss,
 )
 
 
@@ -112,22 +114,33 @@ class MLPProbe(Probe):
         valid: ProbeData,
         objective: Objective,
         fixed: Mapping[str, Any],
+        progress: FitProgress = NO_PROGRESS,
     ) -> list[MLPProbe]:
         """One fitted probe per grid point (``MLPProbe(**fixed, **point)``), in order.
 
         The plain loop fits the points one after the other (heareval); with ``grid=stacked``
         the points that share an architecture train together
-        (:func:`hearbench.probes.mlp_grid.fit_stacked`).
+        (:func:`hearbench.probes.mlp_grid.fit_stacked`). ``progress`` hears every validation
+        check and every finished point (:mod:`hearbench.probes.progress`).
         """
         probes = [cls(**{**fixed, **point}) for point in points]
         if all(probe.grid == "plain" for probe in probes):
-            return [probe.fit(train, valid, objective) for probe in probes]
+            for index, probe in enumerate(probes):
+                probe.fit(train, valid, objective, progress)
+                progress.point_done(index, probe.valid_score_)
+            return probes
         from hearbench.probes.mlp_grid import fit_stacked
 
-        fit_stacked(probes, train, valid, objective)
+        fit_stacked(probes, train, valid, objective, progress)
         return probes
 
-    def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> MLPProbe:
+    def fit(
+        self,
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+    ) -> MLPProbe:
         heareval_draws = self.seeding == "task" and self.grid == "plain"
         if not heareval_draws:
             torch.manual_seed(self.seed)
@@ -136,7 +149,10 @@ class MLPProbe(Probe):
         model = build_spec_mlp(self, X.shape[1], Y.shape[1])
         if heareval_draws:
             torch.rand(SUMMARY_BATCH, X.shape[1])
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr)
+        # foreach: one kernel per update step over all tensors; on the CPU it computes what the
+        # default per-tensor loop computes, bit for bit (tests/test_probe_speed.py)
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.lr, foreach=True)
+        targets = loss_targets(Y, self.prediction_type)
         stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(objective, self.patience)
         n = X.shape[0]
         for epoch in range(self.max_epochs):
@@ -152,7 +168,7 @@ class MLPProbe(Probe):
                 optimizer.zero_grad(set_to_none=True)
                 with matmul_precision(self.precision):
                     logits = model(X[rows])
-                loss = logit_loss(logits.float(), Y[rows], self.prediction_type)
+                loss = prepared_loss(logits.float(), targets[rows], self.prediction_type)
                 loss.backward()
                 optimizer.step()
             if (epoch + 1) % self.check_val_every_n_epoch:
@@ -161,6 +177,7 @@ class MLPProbe(Probe):
                 draw_loader_seed()
             self.model_ = model
             score, info = objective.evaluate(self.predict_proba(valid))
+            progress.check(epoch, score)
             if stopping.check(score, info, epoch, lambda: copy.deepcopy(model.state_dict())):
                 break
         assert stopping.best_state is not None

@@ -34,6 +34,7 @@ each learning rate's points. Losses, master weights and optimiser state stay flo
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from hearbench.api import HearbenchError
 from hearbench.probes.base import Objective, ProbeData
 from hearbench.probes.mlp_arithmetic import Arithmetic, ExactArithmetic, FastArithmetic
 from hearbench.probes.mlp_net import MLPSpec, build_spec_mlp
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import as_tensor, output_activation
 
@@ -57,7 +59,11 @@ VARYING = frozenset({"lr", "initialization"})
 
 
 def fit_stacked(
-    probes: Sequence[Any], train: ProbeData, valid: ProbeData, objective: Objective
+    probes: Sequence[Any],
+    train: ProbeData,
+    valid: ProbeData,
+    objective: Objective,
+    progress: FitProgress = NO_PROGRESS,
 ) -> None:
     """Fit ``probes`` (MLP probes, :class:`MLPSpec`) together where their architectures allow.
 
@@ -66,20 +72,23 @@ def fit_stacked(
         train: Training data.
         valid: Validation data for the objective.
         objective: Validation objective (the task's primary metric).
+        progress: Hears each validation check of a stack (the best score of the points
+            checked) and each point, by its index in ``probes``, as it leaves its stack.
 
     Each probe gets ``model_``, ``valid_score_``, ``valid_info_`` and ``best_epoch_``.
     """
-    groups: dict[str, list[Any]] = {}
-    for probe in probes:
+    groups: dict[str, list[int]] = {}
+    for index, probe in enumerate(probes):
         key = repr(sorted((k, v) for k, v in probe.get_params().items() if k not in VARYING))
-        groups.setdefault(key, []).append(probe)
+        groups.setdefault(key, []).append(index)
     X, Y = as_tensor(train.X), as_tensor(train.Y)
     Xv = as_tensor(valid.X)
     with torch.random.fork_rng(devices=[]), ThreadPoolExecutor(max_workers=2) as pool:
-        for members in groups.values():
+        for indices in groups.values():
+            members = [probes[index] for index in indices]
             fast = members[0].precision == "bfloat16"
             arithmetic = FastArithmetic(pool) if fast else ExactArithmetic(pool)
-            StackedTrainer(members, X, Y, arithmetic).run(Xv, objective)
+            StackedTrainer(members, X, Y, arithmetic).run(Xv, objective, progress, indices)
 
 
 @dataclass
@@ -152,8 +161,19 @@ class StackedTrainer:
         """Every trainable stacked tensor."""
         return [t for layer in self.layers for t in layer.parameters()]
 
-    def run(self, Xv: torch.Tensor, objective: Objective) -> None:
-        """Train until every point has stopped, validating on ``Xv``; set each probe's state."""
+    def run(
+        self,
+        Xv: torch.Tensor,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+        indices: Sequence[int] | None = None,
+    ) -> None:
+        """Train until every point has stopped, validating on ``Xv``; set each probe's state.
+
+        ``progress`` hears each check (the best score of the points checked) and each point as
+        it stops, by its entry in ``indices`` (default: its position in the stack's probes).
+        """
+        indices = list(range(len(self.probes))) if indices is None else list(indices)
         spec = self.spec
         generator = torch.Generator().manual_seed(spec.seed)
         n = self.X.shape[0]
@@ -173,8 +193,10 @@ class StackedTrainer:
                 continue
             probabilities = self.predict(Xv)
             stopped = []
+            checked = []
             for slot, point in enumerate(self.active):
                 score, info = objective.evaluate(probabilities[slot])
+                checked.append(score)
                 steps = self.step
                 state = stopping[point]
                 before = state.best_state
@@ -182,8 +204,14 @@ class StackedTrainer:
                     stopped.append(slot)
                 if state.best_state is not before:
                     self.best_steps[point] = steps
+            progress.check(epoch, _best(checked, objective))
+            for slot in stopped:
+                point = self.active[slot]
+                progress.point_done(indices[point], stopping[point].best_score)
             if stopped:
                 self._drop(stopped)
+        for point in self.active:
+            progress.point_done(indices[point], stopping[point].best_score)
         for point, probe in enumerate(self.probes):
             self.best_state[point] = stopping[point].best_state
             probe.model_ = self._network(point)
@@ -319,6 +347,15 @@ class StackedTrainer:
             if isinstance(module, torch.nn.BatchNorm1d):
                 module.num_batches_tracked = torch.tensor(self.best_steps[point])
         return model.eval()
+
+
+def _best(scores: Sequence[float], objective: Objective) -> float:
+    """The best of ``scores`` in the objective's direction (NaN when all are NaN)."""
+    best = math.nan
+    for score in scores:
+        if math.isnan(best) or objective.improves(score, best):
+            best = score
+    return best
 
 
 def _checkpoint_order(model: torch.nn.Sequential) -> list[torch.Tensor]:

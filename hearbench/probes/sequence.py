@@ -42,6 +42,7 @@ from hearbench.api import HearbenchError
 from hearbench.options import Option, OptionSet
 from hearbench.probes.base import Objective, Probe, ProbeData
 from hearbench.probes.mlp_net import parameter_grid
+from hearbench.probes.progress import NO_PROGRESS, FitProgress
 from hearbench.probes.sequence_nets import HEADS, SequenceNet, check_width
 from hearbench.probes.stopping import EarlyStopping
 from hearbench.probes.torch_utils import as_tensor, logit_loss, output_activation
@@ -164,7 +165,13 @@ class SequenceProbe(Probe):
                 confs.append(conf)
         return confs if points is None else confs[: int(points)]
 
-    def fit(self, train: ProbeData, valid: ProbeData, objective: Objective) -> SequenceProbe:
+    def fit(
+        self,
+        train: ProbeData,
+        valid: ProbeData,
+        objective: Objective,
+        progress: FitProgress = NO_PROGRESS,
+    ) -> SequenceProbe:
         torch.manual_seed(self.seed)
         generator = torch.Generator().manual_seed(self.seed)
         bounds = clip_bounds(train)
@@ -204,6 +211,7 @@ class SequenceProbe(Probe):
                 continue
             self.model_ = model
             score, info = objective.evaluate(self.predict_proba(valid))
+            progress.check(epoch, score)
             if stopping.check(score, info, epoch, lambda: copy.deepcopy(model.state_dict())):
                 break
         if stopping.best_state is None:

@@ -23,8 +23,18 @@ def output_activation(logits: torch.Tensor, prediction_type: str) -> torch.Tenso
 
 def logit_loss(logits: torch.Tensor, targets: torch.Tensor, prediction_type: str) -> torch.Tensor:
     """Cross-entropy on the arg-max of one-hot targets, or BCE with logits for multilabel."""
+    return prepared_loss(logits, loss_targets(targets, prediction_type), prediction_type)
+
+
+def loss_targets(targets: torch.Tensor, prediction_type: str) -> torch.Tensor:
+    """What :func:`prepared_loss` compares with: class indices (multiclass) or the targets."""
+    return targets.argmax(dim=-1) if prediction_type == "multiclass" else targets
+
+
+def prepared_loss(logits: torch.Tensor, targets: torch.Tensor, prediction_type: str) -> torch.Tensor:
+    """:func:`logit_loss` on targets already passed through :func:`loss_targets`."""
     if prediction_type == "multiclass":
-        return torch.nn.functional.cross_entropy(logits, targets.argmax(dim=-1))
+        return torch.nn.functional.cross_entropy(logits, targets)
     return torch.nn.functional.binary_cross_entropy_with_logits(logits, targets)
 
 
