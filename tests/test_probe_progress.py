@@ -140,6 +140,15 @@ class FakeBar:
     def set_postfix_str(self, text: str) -> None:
         self.postfix = text
 
+    def __enter__(self) -> FakeBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        pass
+
 
 def test_bar_advances_per_point_and_shows_epoch_and_running_best() -> None:
     bar = FakeBar()

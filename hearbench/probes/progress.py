@@ -11,10 +11,21 @@ and each point as it leaves the stack. :class:`BarProgress` shows them on a tqdm
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from hearbench.probes.base import Objective
+
+class Direction(Protocol):
+    """What :class:`BarProgress` needs of an objective (:class:`~hearbench.probes.base.Objective`)."""
+
+    @property
+    def name(self) -> str:
+        """The metric's name."""
+
+    def worst(self) -> float:
+        """The worst possible score."""
+
+    def improves(self, new: float, best: float) -> bool:
+        """Whether ``new`` is strictly better than ``best``."""
 
 
 class FitProgress(Protocol):
@@ -49,7 +60,7 @@ class BarProgress:
         objective: The validation objective (its name and direction).
     """
 
-    def __init__(self, bar: Any, objective: Objective) -> None:
+    def __init__(self, bar: Any, objective: Direction) -> None:
         self.bar = bar
         self.objective = objective
         self.best = objective.worst()
