@@ -14,7 +14,7 @@ from hearbench.report.figures import new_figure, save_figure
 from hearbench.report.sweeps import label_order, natural_key, sweeps
 from hearbench.report.tables import task_key
 from hearbench.results import Result
-from hearbench.results.published import task_display_name
+from hearbench.results.hear2021 import task_display_name
 
 logger = logging.getLogger(__name__)
 
