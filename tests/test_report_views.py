@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from test_report import make_result, md_rows
 
 from hearbench.cli import main
-from hearbench.report import plots
+from hearbench.report import cost_plots, sweep_plots
 from hearbench.report.html import report_page
 from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.render import to_csv, to_latex, to_markdown
@@ -52,7 +52,8 @@ def figures(monkeypatch: pytest.MonkeyPatch) -> dict[str, Figure]:
         caught[stem.name] = fig
         return [stem.with_suffix(".svg")]
 
-    monkeypatch.setattr(plots, "save_figure", keep)
+    for module in (cost_plots, sweep_plots):
+        monkeypatch.setattr(module, "save_figure", keep)
     return caught
 
 

@@ -24,8 +24,9 @@ from hearbench.api import HearbenchError
 from hearbench.atomic import write_bytes_atomic
 from hearbench.predictions import PredictionsLike
 from hearbench.report.budget import budget_text, check_budget
+from hearbench.report.costs import check_cost_axes
 from hearbench.report.html import report_page
-from hearbench.report.plots import check_cost_axes, figure_captions, write_plots
+from hearbench.report.plots import figure_captions, write_plots
 from hearbench.report.render import FORMATS, frame_markdown, render
 from hearbench.report.robustness_plots import write_robustness_plots
 from hearbench.report.robustness_table import (
@@ -100,7 +101,7 @@ def write_report(
         x: Costs for the score-versus-cost plots (``params``, ``macs``, ``latency``, the
             head's ``head_params``/``head_macs_per_second``, the embedder + head
             ``total_params``/``total_macs_per_second``, or another numeric complexity key;
-            :func:`hearbench.report.plots.check_cost_axes`).
+            :func:`hearbench.report.costs.check_cost_axes`).
         with_published: Published scores to add: a suite name (``"hear2021"``), a
             leaderboard CSV, or results.
         stats: Compute bootstrap intervals and paired tests from stored predictions.

@@ -21,7 +21,7 @@ from hearbench.report.notes import leaderboard_notes, task_set_note
 from hearbench.report.sweeps import sweeps
 from hearbench.report.tables import Leaderboard
 from hearbench.results import Result
-from hearbench.results.published import task_display_name
+from hearbench.results.hear2021 import task_display_name
 
 SWEEP_OPTIONS = ("layers", "hop_ms")
 COMPLEXITY_KEYS = (("params", "Parameters"), ("macs_per_second", "MACs / s audio"), ("latency_ms", "Latency (ms)"))

@@ -14,18 +14,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hearbench.report.budget import inside
-from hearbench.report.plots import (
-    _legend,
-    _new_figure,
-    _no_cost_note,
-    _plotted,
-    _Point,
-    _render_and_label,
-    _scatter_front,
-    cost_key,
-    cost_label,
-    save_figure,
+from hearbench.report.cost_panels import (
+    Point,
+    figure_legend,
+    no_cost_note,
+    plotted,
+    render_and_label,
+    scatter_front,
 )
+from hearbench.report.costs import cost_key, cost_label
+from hearbench.report.figures import new_figure, save_figure
 from hearbench.report.robustness_table import robustness_results
 from hearbench.report.tables import variant_names
 from hearbench.results import Result
@@ -43,12 +41,12 @@ def _numeric(result: Result) -> dict[str, float]:
 
 def robustness_points(
     results: Sequence[Result], key: str, field: str, budget: Mapping[str, float] | None = None
-) -> dict[str, tuple[list[_Point], list[str]]]:
+) -> dict[str, tuple[list[Point], list[str]]]:
     """Per task: the points of ``field`` (``unseen_mean`` or ``drop``) against cost ``key``,
     and the labels of rows without a positive cost."""
     chosen = robustness_results(results)
     names = variant_names({r.embedder_id: r.embedder for r in chosen})
-    out: dict[str, tuple[list[_Point], list[str]]] = {}
+    out: dict[str, tuple[list[Point], list[str]]] = {}
     for result in chosen:
         assert result.robustness is not None
         task = str(result.task["name"])
@@ -61,9 +59,9 @@ def robustness_points(
             continue
         value = float(result.robustness.to_dict()[field])
         points.append(
-            _Point(
-                _plotted(cost, significant=True),
-                _plotted(value),
+            Point(
+                plotted(cost, significant=True),
+                plotted(value),
                 label,
                 False,
                 inside=inside(complexity, budget or {}),
@@ -88,7 +86,7 @@ def plot_robustness_vs_cost(
         logger.info("no robustness result has a %s figure; plot skipped", key)
         return []
     metric = {str(r.task["name"]): r.primary_metric for r in robustness_results(results)}
-    fig = _new_figure(2 * 4.2 + 2.2, 3.4 * len(tasks))
+    fig = new_figure(2 * 4.2 + 2.2, 3.4 * len(tasks))
     labels = []
     axes = []
     for row, task in enumerate(tasks):
@@ -101,13 +99,13 @@ def plot_robustness_vs_cost(
             points, no_cost = data[task]
             ax = fig.add_subplot(len(tasks), 2, 2 * row + col + 1)
             axes.append(ax)
-            labels.append((ax, _scatter_front(ax, points, higher, 5.5, budget, key)))
+            labels.append((ax, scatter_front(ax, points, higher, 5.5, budget, key)))
             ax.set_title(title, fontsize=8)
             ax.set_ylabel("unseen mean" if col == 0 else "drop", fontsize=7)
-            ax.set_xlabel(cost_label(key) + _no_cost_note(key, no_cost, limit=2, width=55), fontsize=7)
+            ax.set_xlabel(cost_label(key) + no_cost_note(key, no_cost, limit=2, width=55), fontsize=7)
             ax.tick_params(labelsize=6)
-    _legend(fig, axes)
-    _render_and_label(fig, labels)
+    figure_legend(fig, axes)
+    render_and_label(fig, labels)
     return save_figure(fig, stem)
 
 

@@ -1,7 +1,7 @@
 """Layer and hop sweeps: results that differ only in one embedder option, as curves per task.
 
 :func:`sweeps` groups stored results into the curves that
-:func:`hearbench.report.plots.plot_sweep` draws (one panel per task, one curve per embedder
+:func:`hearbench.report.sweep_plots.plot_sweep` draws (one panel per task, one curve per embedder
 configuration, the swept option on the x axis).
 """
 

@@ -25,7 +25,7 @@ from hearbench.metrics import get_metric
 from hearbench.options import option_label
 from hearbench.report.aggregates import Column, RowAggregate, TaskSet, aggregate, rounded
 from hearbench.results import Result
-from hearbench.results.published import canonical_task_name, task_display_name
+from hearbench.results.hear2021 import canonical_task_name, task_display_name
 
 RowKey = tuple[str, str, bool]
 """A row's identity: (embedder id, probe name, published)."""

@@ -1,7 +1,7 @@
 """The task sets a leaderboard's aggregates are computed over.
 
 Task columns fall into two groups: the HEAR 2021 tasks (official task names,
-:data:`hearbench.results.published.HEAR2021_TASKS`) and the local tasks (every other column).
+:data:`hearbench.results.hear2021.HEAR2021_TASKS`) and the local tasks (every other column).
 When both are in a table they get separate aggregates. A set is chosen by one of:
 
 * nothing (the default): per group, the tasks that all of the group's rows share (the rows
@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from hearbench.api import HearbenchError
 from hearbench.report.aggregates import Column, TaskSet
-from hearbench.results.published import HEAR2021_TASKS, SUITE
+from hearbench.results.hear2021 import HEAR2021_TASKS, SUITE
 
 GROUPS = ("local", SUITE)
 GROUP_LABELS = {"local": "local", SUITE: "HEAR 2021", "shared": "shared"}

@@ -2,8 +2,9 @@
 
 :mod:`~hearbench.results.records` writes and reads one result (and its predictions) per
 embedder × task × probe; :mod:`~hearbench.results.published` reads published leaderboards into
-the same records; :mod:`~hearbench.results.frame` turns any of them into one pandas DataFrame
-(:func:`load_results`), from which every table, aggregate and plot is derived.
+the same records, their columns the tasks of :mod:`~hearbench.results.hear2021`;
+:mod:`~hearbench.results.frame` turns any of them into one pandas DataFrame (:func:`load_results`),
+from which every table, aggregate and plot is derived.
 """
 
 from hearbench.results.frame import leaderboard, load_results, results_frame, to_wide

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearbench.api import HearbenchError
-from hearbench.results.published import canonical_task_name, resolve_published
+from hearbench.results.hear2021 import canonical_task_name
+from hearbench.results.published import resolve_published
 from hearbench.results.records import Result, read_results
 
 if TYPE_CHECKING:
