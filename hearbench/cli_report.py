@@ -125,7 +125,7 @@ def complexity(
     "--section",
     "sections",
     multiple=True,
-    type=click.Choice(["windows", "modes", "mlp-grid", "gflops", "suite"]),
+    type=click.Choice(["windows", "modes", "mlp-grid", "gflops", "suite", "originals"]),
     help="Run only these benchmarks (repeatable; default all).",
 )
 @click.option("--threads", type=int, default=None, help="Torch threads (default: torch's setting).")
@@ -139,7 +139,7 @@ def complexity(
 @click.option("--fsdd", "fsdd_dir", type=click.Path(file_okay=False), default=None, help="FSDD source for the MLP grid.")
 @click.option("--scores", "scores_dir", type=click.Path(file_okay=False), default=None, help="Tasks to score both modes on.")
 @click.option("--suite-dir", type=click.Path(file_okay=False), default=None, help="Built local suite tasks.")
-@click.option("--suite-embedder", default="baseline", show_default=True)
+@click.option("--suite-embedder", default="mn04_as", show_default=True, help="Embedder of the suite timing.")
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None, help="Scratch folder (default: temporary).")
 @click.option("--repeats", type=int, default=None, help="Timed runs per measurement.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Write the report as JSON.")

@@ -170,3 +170,16 @@ def test_suite_rows_per_task_and_probe_and_the_total(tmp_path: Path, monkeypatch
     assert total.ratio == pytest.approx((total.ours or 0.0) / suite_bench.TARGET_S)
     assert total.met is None and "missing: events" in total.check
     assert "linear+knn" in total.case and "< 10 min on 2 cores" in (total.target or "")
+
+
+def test_the_bench_command_offers_every_section() -> None:
+    import click
+
+    from hearbench.bench.common import SECTIONS
+    from hearbench.cli_report import bench
+
+    [option] = [p for p in bench.params if p.name == "sections"]
+    assert isinstance(option.type, click.Choice)
+    assert sorted(option.type.choices) == sorted(SECTIONS)
+    [embedder] = [p for p in bench.params if p.name == "suite_embedder"]
+    assert embedder.default == "mn04_as"
