@@ -33,7 +33,12 @@ def git_commit() -> str | None:
 
 
 def provenance(seed: int, task_checksum: str | None = None) -> dict[str, Any]:
-    """A JSON-able record of where and how a result was produced."""
+    """A JSON-able record of where and how a result was produced.
+
+    ``torch_threads`` is recorded because reductions in torch (the linear probe's L-BFGS, the
+    MLP's matrix products) sum in an order that depends on the thread count: the same run on 1
+    and 2 threads can differ in the last digits of a score.
+    """
     return {
         "hearbench_version": hearbench.__version__,
         "git_commit": git_commit(),
@@ -42,6 +47,7 @@ def provenance(seed: int, task_checksum: str | None = None) -> dict[str, Any]:
         "time": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "numpy": np.__version__,
         "platform": platform.platform(),
     }

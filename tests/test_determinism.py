@@ -65,6 +65,7 @@ def test_same_seed_same_scores_and_recorded_provenance(digits_task: Path, tmp_pa
         assert result.probe["params"]["seed"] == 7
         assert provenance["hearbench_version"] == hearbench.__version__
         assert provenance["torch"] == torch.__version__
+        assert provenance["torch_threads"] == torch.get_num_threads()
         assert provenance["numpy"] == np.__version__
         assert provenance["python"] == platform.python_version()
         assert provenance["task_checksum"] == result.task["checksum"]
