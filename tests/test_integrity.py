@@ -300,7 +300,7 @@ def test_results_written_before_the_predictions_digest_still_read() -> None:
 
 def test_stored_results_are_units_with_their_predictions() -> None:
     root = Path(__file__).resolve().parents[1] / "results"
-    for folder in ("reference", "sweeps", "robustness", "event-metrics"):
+    for folder in ("reference", "sweeps", "robustness", "event-metrics", "event-sweep"):
         results = read_results(root / folder)
         assert results and all(r.paired for r in results), folder
 

@@ -23,7 +23,7 @@ from hearbench.perturb import (
     split_seen_unseen,
 )
 from hearbench.registry import create_embedder
-from hearbench.results import read_result
+from hearbench.results import probe_run_name, read_result
 from hearbench.robustness import (
     AugmentSpec,
     RobustnessSpec,
@@ -122,7 +122,8 @@ def test_robustness_run_scores_conditions_with_the_clean_probe(
     assert summary.dg == pytest.approx(float(np.std(scores)))
     # stored under its own id, never over the clean result
     assert result.variant.startswith("@dir-")
-    path = out / "baseline" / "esc10" / f"linear{result.variant}.json"
+    path = out / "baseline" / "esc10" / f"{result.run_name}.json"
+    assert result.run_name.endswith(result.variant)
     stored = read_result(path)
     assert stored.robustness == summary and stored.perturbation == result.perturbation
     assert not (out / "baseline" / "esc10" / "linear.json").exists()
@@ -190,7 +191,8 @@ def test_cli_robustness_run_and_resume(small_task: Task, micirp: Path, cache_dir
     code, text = _cli(args)
     assert code == 0, text
     files = sorted(p.name for p in (out / "baseline" / "esc10").glob("*.json"))
-    assert len(files) == 2 and files[0].startswith("linear@dir-")
+    run = probe_run_name("linear", {"l2": 0.001})
+    assert len(files) == 2 and files[0].startswith(f"{run}@dir-")
     result = read_result(out / "baseline" / "esc10" / files[0])
     assert result.robustness is not None and len(result.robustness.conditions) == 3
     stamp = (out / "baseline" / "esc10" / files[0]).stat().st_mtime_ns
@@ -201,7 +203,7 @@ def test_cli_robustness_run_and_resume(small_task: Task, micirp: Path, cache_dir
     # the clean run beside it gets its own file
     code, text = _cli(args[: args.index("--robustness")])
     assert code == 0, text
-    plain = read_result(out / "baseline" / "esc10" / "linear.json")
+    plain = read_result(out / "baseline" / "esc10" / f"{run}.json")
     assert plain.robustness is None and plain.primary.folds == result.primary.folds
     assert read_result(out / "baseline" / "esc10" / files[0]).robustness == result.robustness
 

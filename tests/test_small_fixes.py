@@ -31,7 +31,8 @@ def test_complexity_needs_no_weights(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert bad.exit_code == 1
     assert bad.stderr.strip() == "error: mn04_offline: unknown option 'widht'; known: " + ", ".join(
         sorted(["arch", "width_mult", "n_mels", "hop_size", "mode", "hop_ms", "window_ms",
-                "scene_window_ms", "scene_hop_ms", "layers", "time_strides", "temperature"])
+                "scene_window_ms", "scene_hop_ms", "layers", "time_strides", "temperature", "frontend",
+                "stride_layout"])
     )
 
 

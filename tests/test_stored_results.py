@@ -56,6 +56,7 @@ def test_sweeps_report_regenerates_identically(tmp_path: Path) -> None:
     [
         ("robustness", ["--budget", "params=128000", "--budget", "macs_per_second=30e6"]),
         ("event-metrics", ["--n-boot", "200", "--x", "head_macs_per_second,total_macs_per_second,total_params"]),
+        ("event-sweep", ["--n-boot", "200", "--x", "head_macs_per_second,total_params,total_macs_per_second"]),
     ],
 )
 def test_other_stored_reports_regenerate_identically(tmp_path: Path, name: str, extra: list[str]) -> None:
