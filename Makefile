@@ -101,6 +101,24 @@ event-metrics: local-tasks
 	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
 	  --x head_macs_per_second,total_macs_per_second,total_params
 
+# Sequence heads on mn04_as frames (official weights) on the events task: each head at three
+# widths, the frame-wise linear references, PSDS and head cost.
+EVENT_SWEEP ?= results/event-sweep
+EVENT_SWEEP_X ?= head_macs_per_second,total_params,total_macs_per_second
+
+.PHONY: event-sweep
+event-sweep: local-tasks
+	run="$(BIN)/hearbench run --embedder mn04_as --weights $(REF_WEIGHTS) --option mode=frames \
+	  --task $(TASKS)/events --out $(EVENT_SWEEP)"; \
+	$$run --probe linear; \
+	$$run --probe sequence --probe-option head=linear; \
+	for head in bigru tcn transformer mlp; do \
+	  for width in 64 128 256; do \
+	    $$run --probe sequence --probe-option head=$$head --probe-option d_model=$$width; \
+	  done; \
+	done
+	$(BIN)/hearbench report $(EVENT_SWEEP) --out $(EVENT_SWEEP)/report --n-boot 200 --x $(EVENT_SWEEP_X)
+
 # Device robustness: the baseline and mn04_as (official weights) on esc10 and urbansound8k, clean,
 # under the 22 unseen MicIRP devices, and with DIR augmentation of the probe (seen devices only).
 ROBUSTNESS ?= results/robustness
@@ -126,3 +144,4 @@ reports: $(VENV)/.installed
 	  --budget params=128000 --budget macs_per_second=30e6
 	$(BIN)/hearbench report $(EVENT_METRICS) --out $(EVENT_METRICS)/report --n-boot 200 \
 	  --x head_macs_per_second,total_macs_per_second,total_params
+	$(BIN)/hearbench report $(EVENT_SWEEP) --out $(EVENT_SWEEP)/report --n-boot 200 --x $(EVENT_SWEEP_X)
