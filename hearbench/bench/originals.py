@@ -130,25 +130,17 @@ def compare_heareval(
 
 
 def _task(context: BenchContext) -> Task:
-    from hearbench.tasks.builders import BUILDERS
+    from hearbench.bench.probe_grid import fsdd_or_demo_task
     from hearbench.tasks.cards import find_suite_tasks
     from hearbench.tasks.format import load_task
-    from hearbench.tasks.synthetic import build_synthetic_task
 
     settings = context.settings
     if settings.suite_dir is not None:
         found, _ = find_suite_tasks("local", settings.suite_dir)
         if "fsdd-digit" in found:
             return load_task(found["fsdd-digit"])
-    if settings.fsdd_dir is not None:
-        out = context.scratch / "tasks" / "fsdd-digit"
-        if not (out / "task_metadata.json").is_file():
-            BUILDERS["fsdd-digit"].build(settings.fsdd_dir, out, progress=False, overwrite=True)
-        return load_task(out)
-    out = context.scratch / "tasks" / "demo-pitch"
-    if not (out / "task_metadata.json").is_file():
-        build_synthetic_task("demo-pitch", out, overwrite=True)
-    return load_task(out)
+    task: Task = fsdd_or_demo_task(context, use_fsdd=True)
+    return task
 
 
 def heareval_rows(context: BenchContext) -> None:

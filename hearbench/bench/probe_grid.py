@@ -53,12 +53,18 @@ def winner(points: Sequence[Mapping[str, Any]], probes: Sequence[Probe], objecti
 
 
 def _task(context: BenchContext) -> Any:
+    return fsdd_or_demo_task(context, context.settings.level != "quick")
+
+
+def fsdd_or_demo_task(context: BenchContext, use_fsdd: bool) -> Any:
+    """``fsdd-digit`` built from ``fsdd_dir`` into the scratch folder when given and ``use_fsdd``,
+    else the synthetic ``demo-pitch``; built once per scratch folder."""
     from hearbench.tasks.builders import BUILDERS
     from hearbench.tasks.format import load_task
     from hearbench.tasks.synthetic import build_synthetic_task
 
     settings = context.settings
-    if settings.fsdd_dir is not None and settings.level != "quick":
+    if settings.fsdd_dir is not None and use_fsdd:
         out = context.scratch / "tasks" / "fsdd-digit"
         if not (out / "task_metadata.json").is_file():
             BUILDERS["fsdd-digit"].build(settings.fsdd_dir, out, progress=False, overwrite=True)
