@@ -3,7 +3,7 @@
 :func:`write_report` reads results (a results folder or :class:`~hearbench.results.Result`
 objects), optionally adds published reference scores, computes confidence intervals and
 significance from the stored test predictions, and writes ``leaderboard.{md,csv,tex}``, the
-probe-sensitivity tables ``probes.{md,csv}`` when several probes were run, the plots
+probe-sensitivity tables ``probes.{md,csv}`` when several probes were run on several embedders, the plots
 (``score_vs_<cost>``, ``tasks_vs_<cost>``, ``sweep_layers``, ``sweep_hop_ms``; PNG and SVG)
 and ``index.html``, the whole report in one self-contained page. When some results hold a
 robustness summary, ``robustness.{md,csv,tex}`` and the ``robustness_vs_<cost>`` plots are
@@ -203,5 +203,36 @@ def write_report(
         )
         page = report_page(board, figures, results, sensitivity, robust_section)
         written.append(write_bytes_atomic(out / "index.html", page.encode("utf-8")))
+    remove_stale_outputs(out, written)
     logger.info("report of %d results written to %s (%d files)", len(results), out, len(written))
     return written
+
+
+REPORT_OUTPUTS = (
+    "index.html",
+    "leaderboard.*",
+    "robustness.*",
+    "probes.*",
+    "score_vs_*",
+    "tasks_vs_*",
+    "robustness_vs_*",
+    "sweep_*",
+)
+"""The names of what :func:`write_report` writes; anything else in the folder is left alone."""
+
+
+def remove_stale_outputs(out: Path, written: list[Path]) -> list[Path]:
+    """Delete the report outputs in ``out`` that this report did not write; return them.
+
+    A report regenerated into its folder holds exactly this report: a table or plot of an earlier
+    report (a probe-sensitivity table before the results came down to one embedder, a plot of a
+    cost no longer asked for) would otherwise sit beside it as if it were current.
+    """
+    kept = {p.resolve() for p in written}
+    stale = sorted(
+        {p for pattern in REPORT_OUTPUTS for p in out.glob(pattern) if p.is_file() and p.resolve() not in kept}
+    )
+    for path in stale:
+        path.unlink()
+        logger.info("removed %s (not part of this report)", path)
+    return stale

@@ -39,7 +39,10 @@ def _tau(a: Mapping[str, float], b: Mapping[str, float]) -> tuple[int, float]:
 
 
 def probe_sensitivity(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The rank table and the Kendall τ table, or ``None`` with fewer than two probes.
+    """The rank table and the Kendall τ table, or ``None`` with fewer than two probes or embedders.
+
+    With one embedder every rank is 1 and no τ exists, so there is nothing to tabulate (a sweep
+    of probe options on one embedder, for instance).
 
     Returns:
         ``(ranks, taus)``: ``ranks`` has one row per embedder and a column
@@ -52,6 +55,8 @@ def probe_sensitivity(board: Leaderboard) -> tuple[pd.DataFrame, pd.DataFrame] |
     if len(probes) < 2:
         return None
     names = sorted({_embedder_name(r) for r in local})
+    if len(names) < 2:
+        return None
     sets: list[tuple[str, dict[str, dict[str, float]]]] = []
     for task_set in board.task_sets:
         if not task_set.tasks:
