@@ -6,8 +6,9 @@ checkpoint ships with the package, so nothing is downloaded), in window mode wit
 choices (``clf1``, the default, and block ``b11``) and in frames mode at two hops (20 ms and
 160 ms), each probed with the linear probe on the three ``demo`` tasks (pitch of harmonic
 tones, noise textures, short events whose onsets need a fine hop). It writes the results, the
-leaderboard tables and the score-versus-cost plots, and prints each result as it lands, the
-leaderboard and the paths of the report.
+leaderboard tables and the score-versus-cost plots. On a terminal a bar counts each stage
+(the tasks built, the jobs run, and within a job the clips embedded per split and the probe's
+fits); every result is printed as it lands, then the leaderboard and the paths of the report.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from hearbench.api import HearbenchError
 from hearbench.executors import EmbedderSpec, Job, JobOutcome, RunSettings, run_local
-from hearbench.tasks.synthetic import build_demo_suite
+from hearbench.tasks.synthetic import DEMO_TASKS, build_demo_suite
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,10 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = log.info) -> list[Path
     from hearbench.report import write_report
 
     echo(f"building the demo tasks in {out_dir / 'tasks'}")
-    tasks = build_demo_suite(out_dir / "tasks")
+    with tqdm(total=len(DEMO_TASKS), desc="demo tasks", unit="task") as bar:
+        tasks = build_demo_suite(out_dir / "tasks", on_task=lambda _: bar.update(1))
     settings = RunSettings(
-        out_dir=str(out_dir / "results"), cache_dir=str(out_dir / "cache"), progress=False
+        out_dir=str(out_dir / "results"), cache_dir=str(out_dir / "cache"), progress=True
     )
     entries = {EmbedderSpec(e.name, options=dict(e.options)).key(): e for e in DEMO_GRID}
     jobs = demo_jobs(tasks)

@@ -146,3 +146,17 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     }
     # onsets within 50 ms need a fine hop: frames at 20 ms beat frames at 160 ms
     assert events[("frames", 20)] > events[("frames", 160)] + 0.2
+
+
+def test_demo_suite_reports_each_task_and_keeps_complete_ones(tmp_path: Path) -> None:
+    from hearbench.tasks.synthetic import DEMO_TASKS, build_demo_suite
+
+    seen: list[str] = []
+    paths = build_demo_suite(tmp_path, on_task=seen.append)
+    assert seen == list(DEMO_TASKS) and set(paths) == set(DEMO_TASKS)
+    metadata = paths[DEMO_TASKS[0]] / "task_metadata.json"
+    before = metadata.stat().st_mtime_ns
+    again: list[str] = []
+    build_demo_suite(tmp_path, on_task=again.append)
+    # a complete task is kept as it is, and still counted on the demo's "tasks" bar
+    assert again == list(DEMO_TASKS) and metadata.stat().st_mtime_ns == before

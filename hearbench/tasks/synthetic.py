@@ -273,8 +273,13 @@ def build_synthetic_task(
     return write_task(out, meta(), labels, items(seed), sample_rates, overwrite=overwrite)
 
 
-def build_demo_suite(out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
-    """Write every demo task under ``out_dir`` (existing complete tasks are kept)."""
+def build_demo_suite(
+    out_dir: str | Path, seed: int = 0, on_task: Callable[[str], None] | None = None
+) -> dict[str, Path]:
+    """Write every demo task under ``out_dir`` (existing complete tasks are kept).
+
+    ``on_task`` is called with each task's name once that task is in place.
+    """
     root = Path(out_dir)
     paths = {}
     for name in DEMO_TASKS:
@@ -282,4 +287,6 @@ def build_demo_suite(out_dir: str | Path, seed: int = 0) -> dict[str, Path]:
         if not (target / "task_metadata.json").is_file():
             build_synthetic_task(name, target, seed=seed, overwrite=target.exists())
         paths[name] = target
+        if on_task is not None:
+            on_task(name)
     return paths
